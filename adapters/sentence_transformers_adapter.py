@@ -1,0 +1,178 @@
+"""A sentence-transformers folder (modules.json) as an adapter, encoded exactly as its authors set it up.
+
+Its pooling and layer are part of the model (1_Pooling, the module list), so options that would
+change them are refused rather than ignored; `--adapter transformers` pools the raw encoder instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from xharness.adapters.base import check_embeddings, digest, folder_fingerprint
+from xharness.adapters.transformers_adapter import (
+    check_dtype_device,
+    check_texts,
+    dtype_keyword,
+    has_tokenizer_files,
+    limit_cpu_threads,
+    normalise_dtype,
+    one_line,
+    positions_limit,
+    quiet_transformers,
+    resolve_device,
+    torch_dtype,
+)
+from xharness.errors import XharnessError
+
+
+def encoder_subfolder(folder: Path) -> Path | None:
+    """Where a sentence-transformers folder keeps its Transformer module ("" or "0_Transformer")."""
+    try:
+        modules = json.loads((Path(folder) / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise XharnessError(f"{Path(folder) / 'modules.json'} is not readable JSON: {one_line(exc)}") from None
+    if not isinstance(modules, list):
+        raise XharnessError(f"{Path(folder) / 'modules.json'} is not a list of modules")
+    for module in modules:
+        if isinstance(module, dict) and str(module.get("type", "")).endswith(".Transformer"):
+            return Path(folder) / str(module.get("path", ""))
+    return None
+
+
+class SentenceTransformersAdapter:
+    """`SentenceTransformer(folder).encode`, with its own pooling and normalisation.
+
+    Args:
+        folder: a sentence-transformers folder (modules.json, 1_Pooling/, ...).
+        max_length: overrides the model's `max_seq_length`; None keeps the folder's.
+        dtype: "fp32" (default), "bf16", or "fp16" (GPU only).
+        device: "cpu", "cuda", "cuda:N"; None or "auto" is CUDA when available.
+        trust_remote_code: run the folder's own modelling code (only when asked).
+        pooling, layer: refused when given; they belong to the folder.
+        name: the human name; defaults to the folder's name.
+    """
+
+    kind = "sentence-transformers"
+
+    def __init__(
+        self,
+        folder: str | os.PathLike,
+        *,
+        max_length: int | None = None,
+        dtype: str | None = None,
+        device: str | None = None,
+        trust_remote_code: bool = False,
+        pooling: str | None = None,
+        layer: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        if pooling is not None:
+            raise XharnessError(
+                "--pooling does not apply to a sentence-transformers folder (its pooling is set in "
+                "1_Pooling); use --adapter transformers to pool its encoder yourself"
+            )
+        if layer is not None:
+            raise XharnessError(
+                "--layer does not apply to a sentence-transformers folder (it pools its last layer); "
+                "use --adapter transformers to pick a layer of its encoder"
+            )
+        self.folder = Path(folder)
+        if not (self.folder / "modules.json").is_file():
+            raise XharnessError(f"{self.folder} has no modules.json, so it is not a sentence-transformers folder")
+        self.name = name or self.folder.resolve().name
+        self._dtype = normalise_dtype(dtype)
+        self._device = resolve_device(device)
+        self._trust_remote_code = bool(trust_remote_code)
+        check_dtype_device(self._dtype, self._device)
+        if self._device == "cpu":
+            limit_cpu_threads()
+        encoder = encoder_subfolder(self.folder)
+        if encoder is not None and not has_tokenizer_files(encoder):
+            # transformers would build an empty-vocabulary tokenizer and encode every word as [UNK].
+            raise XharnessError(
+                f"{encoder} has no tokenizer (expected tokenizer.json, vocab.txt, or a sentencepiece model)"
+            )
+        self._model = self._load()
+        self.max_length = self._set_max_length(max_length, encoder)
+        self._files = folder_fingerprint(self.folder)
+
+    @property
+    def fingerprint(self) -> str:
+        return digest(
+            {"kind": self.kind, "files": self._files, "max_length": self.max_length, "dtype": self._dtype}
+        )
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {
+            "max_length": self.max_length,
+            "dtype": self._dtype,
+            "device": self._device,
+            "trust_remote_code": self._trust_remote_code,
+        }
+
+    @property
+    def dimension(self) -> int:
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        """Embed `texts`; float32 (len(texts), dimension). sentence-transformers sorts by length itself."""
+        texts = check_texts(texts)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise XharnessError(f"batch size must be a positive integer, not {batch_size!r}")
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+            normalize_embeddings=False,
+        )
+        return check_embeddings(vectors, len(texts), who=f"{self.name} ({self.kind})")
+
+    def _load(self):
+        from sentence_transformers import SentenceTransformer
+
+        model_kwargs = {} if self._dtype == "fp32" else {dtype_keyword(): torch_dtype(self._dtype)}
+        try:
+            with quiet_transformers():
+                return SentenceTransformer(
+                    str(self.folder),
+                    device=self._device,
+                    trust_remote_code=self._trust_remote_code,
+                    local_files_only=True,
+                    model_kwargs=model_kwargs or None,
+                )
+        except Exception as exc:  # any failure here means the user's folder does not load
+            raise XharnessError(
+                f"{self.folder} does not load as a sentence-transformers model: {one_line(exc)}"
+            ) from None
+
+    def _set_max_length(self, max_length: int | None, encoder: Path | None) -> int | None:
+        if max_length is None:
+            current = getattr(self._model, "max_seq_length", None)
+            return int(current) if isinstance(current, int) else None
+        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
+            raise XharnessError(f"max length must be a positive integer, not {max_length!r}")
+        limit = _encoder_positions(encoder)
+        if limit is not None and max_length > limit:
+            raise XharnessError(f"max length {max_length} exceeds {self.name}'s {limit} positions")
+        self._model.max_seq_length = max_length
+        return max_length
+
+
+def _encoder_positions(encoder: Path | None) -> int | None:
+    if encoder is None:
+        return None
+    try:
+        config = json.loads((encoder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return positions_limit(config, str(config.get("model_type") or "")) if isinstance(config, dict) else None

@@ -1,0 +1,3 @@
+"""xharness: evaluation harness for zero-shot cross-lingual transfer."""
+
+__version__ = "0.1.0"

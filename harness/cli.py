@@ -1,0 +1,142 @@
+"""The `xharness` command line: eval, tasks, adapters, demo.
+
+User errors (XharnessError) are printed once, as one line on stderr, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from xharness.errors import XharnessError
+
+
+class _Group(click.Group):
+    """Catches our user errors once, for every command."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except XharnessError as exc:
+            click.echo(f"xharness: error: {exc}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("xharness: interrupted; finished results are kept", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xharness")
+def main() -> None:
+    """Zero-shot cross-lingual transfer evaluation: retrieval and classification probes per language."""
+
+
+def _parse_layer(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise XharnessError(f"--layer must be a whole number (0 = embeddings, -1 = last), got '{value}'") from None
+
+
+class _Progress:
+    """A progress bar on stderr while encoding; quiet when stderr is not a terminal."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self._bar = None
+        if sys.stderr.isatty():
+            self._bar = click.progressbar(length=total, label=f"encoding {label}", file=sys.stderr)
+            self._bar.__enter__()
+
+    def advance(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+def _reporter():
+    from xharness.runner import Reporter
+
+    def language_done(task: str, lang: str, score, seconds: float) -> None:
+        click.echo(f"  {task} {lang}: {score.main_score:.2f} (n={score.n}, {seconds:.1f}s)", err=True)
+
+    return Reporter(message=lambda text: click.echo(text, err=True), progress=_Progress, language_done=language_done)
+
+
+def _print_outcome(outcome) -> None:
+    from xharness.table import result_table
+
+    for result, path in zip(outcome.results, outcome.paths):
+        click.echo("")
+        click.echo(result_table(result))
+        click.echo(f"written: {path}")
+
+
+@main.command("eval")
+@click.argument("model")
+@click.option("-t", "--task", "tasks", multiple=True, default=("tatoeba",), show_default=True, help="Task to run (repeatable).")
+@click.option("-l", "--lang", "languages", multiple=True, help="Language code (repeatable), or 'all'. Default: the task's standard set.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Folder holding the task's data.")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+@click.option("--adapter", default="auto", show_default=True, help="auto, transformers, sentence-transformers, or a plugin name.")
+@click.option("--name", help="Model name for tables and the results folder (default: the folder or plugin name).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: cuda when available.")
+@click.option("--pooling", type=click.Choice(["mean", "cls", "max", "last"]), help="transformers adapter only (default mean; last = final real token, for decoder-only models).")
+@click.option("--layer", help="Hidden layer: 0 = embeddings, -1 = last (default).")
+@click.option("--max-length", type=click.IntRange(min=1), help="Tokens per sentence (default: the model's, at most 512).")
+@click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]))
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N items per language.")
+@click.option("--overwrite", is_flag=True, help="Run again even when a result exists.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
+def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
+                 max_length, dtype, limit, overwrite, trust_remote_code) -> None:
+    """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
+    from xharness.runner import EvalRequest, run_eval
+
+    request = EvalRequest(
+        model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=data_dir, out_dir=out_dir,
+        adapter=adapter, name=name, batch_size=batch_size, device=device, pooling=pooling,
+        layer=_parse_layer(layer), max_length=max_length, dtype=dtype, limit=limit, overwrite=overwrite,
+        trust_remote_code=trust_remote_code,
+    )
+    outcome = run_eval(request, reporter=_reporter())
+    _print_outcome(outcome)
+
+
+@main.command("tasks")
+def tasks_command() -> None:
+    """List the tasks, their languages and the data layout each expects."""
+    from xharness.tasks import TASKS
+
+    for name in TASKS.names():
+        task_cls = TASKS.get(name)
+        click.echo(f"{name}  (main score: {task_cls.main_metric}, version {task_cls.version})")
+        click.echo(f"  {task_cls.description}")
+        click.echo(f"  data layout: {task_cls.layout}")
+        click.echo(f"  languages: {task_cls.languages_note}")
+
+
+@main.command("adapters")
+def adapters_command() -> None:
+    """List what can load a model."""
+    from xharness.adapters.resolve import list_adapters
+
+    for entry in list_adapters():
+        click.echo(f"{entry['name']}: {entry['description']}")
+
+
+@main.command("demo")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("results/demo"), show_default=True)
+@click.option("--overwrite/--no-overwrite", default=True, show_default=True)
+def demo_command(out_dir: Path, overwrite: bool) -> None:
+    """Offline demo: two real models on real translations built from installed packages."""
+    from xharness.demo import run_demo
+
+    run_demo(out_dir, overwrite=overwrite, reporter=_reporter(), show=_print_outcome)

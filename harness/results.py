@@ -1,0 +1,212 @@
+"""Result files: one JSON per (model, task), validated on load, written atomically.
+
+`results/<model-slug>/<task>.json` holds the scores; `<task>.items.json` beside it holds the
+per-item outcomes, so two runs can be compared item by item. Old formats, if ever, are
+migrated apart from this module, keyed on `schema_version`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import re
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping
+
+from xharness.errors import XharnessError
+from xharness.fileio import atomic_write_json
+
+SCHEMA_VERSION = 1
+ITEMS_SUFFIX = ".items.json"
+
+
+def model_slug(name: str) -> str:
+    """A folder-safe name: lowercase, runs of other characters become one '-'."""
+    slug = re.sub(r"[^a-z0-9._]+", "-", name.lower()).strip("-.")
+    return slug or "model"
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for dist in ("xharness", "numpy", "faiss-cpu", "torch", "transformers", "sentence-transformers", "scikit-learn"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+@dataclass(frozen=True)
+class LanguageScore:
+    """One language's numbers: `main_score` plus every metric, and how many items they count."""
+
+    main_score: float
+    metrics: Mapping[str, float]
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"main_score": self.main_score, **dict(self.metrics), "n": self.n}
+
+
+@dataclass
+class TaskResult:
+    """Everything that makes one (model, task) number reproducible."""
+
+    task: dict[str, Any]
+    model: dict[str, Any]
+    config: dict[str, Any]
+    scores: dict[str, LanguageScore]
+    timing: dict[str, float]
+    versions: dict[str, str] = field(default_factory=library_versions)
+    items: dict[str, dict[str, list]] | None = None  # per-language per-item outcomes (sidecar)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def main_metric(self) -> str:
+        return self.task["main_metric"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "task": self.task,
+            "model": self.model,
+            "config": self.config,
+            "scores": {lang: score.to_dict() for lang, score in self.scores.items()},
+            "versions": self.versions,
+            "timing": self.timing,
+            "items_file": self.items_filename if self.items is not None else None,
+        }
+
+    @property
+    def items_filename(self) -> str:
+        return f"{self.task['name']}{ITEMS_SUFFIX}"
+
+    def path_in(self, out_dir: Path) -> Path:
+        return Path(out_dir) / self.model["slug"] / f"{self.task['name']}.json"
+
+    def to_disk(self, out_dir: Path) -> Path:
+        """Write the sidecar first, then the result: a result file never names a missing sidecar."""
+        path = self.path_in(out_dir)
+        if self.items is not None:
+            atomic_write_json(
+                path.with_name(self.items_filename),
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "task": self.task["name"],
+                    "model_fingerprint": self.model["fingerprint"],
+                    "languages": self.items,
+                },
+            )
+        atomic_write_json(path, self.to_dict())
+        return path
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "result") -> "TaskResult":
+        validate(data, source=source)
+        scores = {}
+        for lang, entry in data["scores"].items():
+            metrics = {k: v for k, v in entry.items() if k not in ("main_score", "n")}
+            scores[lang] = LanguageScore(main_score=entry["main_score"], metrics=metrics, n=entry["n"])
+        return cls(
+            task=data["task"],
+            model=data["model"],
+            config=data["config"],
+            scores=scores,
+            timing=data["timing"],
+            versions=data["versions"],
+            schema_version=data["schema_version"],
+        )
+
+    @classmethod
+    def from_disk(cls, path: Path) -> "TaskResult":
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise XharnessError(f"{path}: result file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise XharnessError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise XharnessError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        return cls.from_dict(data, source=str(path))
+
+
+def load_items(result_path: Path) -> dict[str, dict[str, list]]:
+    """The per-item outcomes written beside a result file."""
+    result_path = Path(result_path)
+    task = result_path.name[: -len(".json")]
+    sidecar = result_path.with_name(f"{task}{ITEMS_SUFFIX}")
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise XharnessError(f"{sidecar}: per-item file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise XharnessError(f"{sidecar}: unreadable per-item file ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("languages"), dict):
+        raise XharnessError(f"{sidecar}: per-item file has no 'languages' mapping")
+    return data["languages"]
+
+
+def _fail(source: str, message: str) -> None:
+    raise XharnessError(f"{source}: {message}")
+
+
+def _require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], source: str, where: str = "") -> Any:
+    if key not in data:
+        _fail(source, f"missing field '{where}{key}'")
+    value = data[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
+        _fail(source, f"field '{where}{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate(data: Any, *, source: str = "result") -> None:
+    """Raise XharnessError naming the first problem with a result mapping."""
+    if not isinstance(data, dict):
+        _fail(source, "a result file must hold a JSON object")
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        _fail(source, "missing or invalid 'schema_version'")
+    if version > SCHEMA_VERSION:
+        _fail(source, f"schema_version {version} is newer than this xharness understands ({SCHEMA_VERSION}); upgrade xharness")
+    if version < 1:
+        _fail(source, f"unknown schema_version {version}")
+    task = _require(data, "task", dict, source)
+    for key in ("name", "version", "main_metric"):
+        _require(task, key, str, source, "task.")
+    model = _require(data, "model", dict, source)
+    for key in ("name", "slug", "adapter", "fingerprint"):
+        _require(model, key, str, source, "model.")
+    _require(data, "config", dict, source)
+    _require(data, "versions", dict, source)
+    timing = _require(data, "timing", dict, source)
+    for phase, seconds in timing.items():
+        if not _is_number(seconds):
+            _fail(source, f"timing '{phase}' is not a number")
+    scores = _require(data, "scores", dict, source)
+    if not scores:
+        _fail(source, "'scores' is empty")
+    for lang, entry in scores.items():
+        if not isinstance(entry, dict):
+            _fail(source, f"scores['{lang}'] is not an object")
+        if not _is_number(entry.get("main_score")):
+            _fail(source, f"scores['{lang}'].main_score is missing or not a finite number")
+        n = entry.get("n")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            _fail(source, f"scores['{lang}'].n is missing or not a count")
+        for metric, value in entry.items():
+            if metric != "n" and not (_is_number(value) or value is None):
+                _fail(source, f"scores['{lang}'].{metric} is not a number")

@@ -1,0 +1,177 @@
+"""Running tasks against a model: check data first, load the model only if there is work, write results.
+
+The order matters for users: every data file is read and checked before the (slow) model
+load, a finished result is skipped unless --overwrite, and each task's result is written
+as soon as it is done, so an interruption loses only the task in progress.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from xharness.adapters.base import Adapter, check_embeddings
+from xharness.errors import XharnessError
+from xharness.results import LanguageScore, TaskResult, model_slug
+from xharness.tasks import TASKS
+from xharness.tasks.base import LanguageData, Task
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """What `xharness eval` was asked to do, with every option that can change a number."""
+
+    model: str
+    tasks: tuple[str, ...] = ("tatoeba",)
+    languages: tuple[str, ...] = ()
+    data_dir: Path | None = None
+    out_dir: Path = Path("results")
+    adapter: str = "auto"
+    name: str | None = None
+    batch_size: int = 32
+    device: str | None = None
+    pooling: str | None = None
+    layer: int | None = None
+    max_length: int | None = None
+    dtype: str | None = None
+    limit: int | None = None
+    overwrite: bool = False
+    trust_remote_code: bool = False
+
+    def adapter_options(self) -> dict[str, Any]:
+        options = {
+            "pooling": self.pooling,
+            "layer": self.layer,
+            "max_length": self.max_length,
+            "dtype": self.dtype,
+            "device": self.device,
+        }
+        options = {key: value for key, value in options.items() if value is not None}
+        if self.trust_remote_code:
+            options["trust_remote_code"] = True
+        return options
+
+
+@dataclass
+class Reporter:
+    """Callbacks the CLI plugs in to show progress; silent by default."""
+
+    message: Callable[[str], None] = lambda text: None
+    progress: Callable[[str, int], Any] | None = None  # (label, total) -> context manager with .advance(n)
+    language_done: Callable[[str, str, LanguageScore, float], None] = lambda task, lang, score, secs: None
+
+
+@dataclass
+class EvalOutcome:
+    results: list[TaskResult] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+
+
+def _block_size(batch_size: int) -> int:
+    return max(batch_size * 16, 256)
+
+
+def embed_with(adapter: Adapter, *, batch_size: int, reporter: Reporter, label: str) -> Callable[[Sequence[str]], np.ndarray]:
+    """An `embed(texts)` for tasks: length-sorted blocks (so progress can be shown), original order back."""
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            raise XharnessError("nothing to embed (no sentences)")
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        sorted_texts = [texts[i] for i in order]
+        block = _block_size(batch_size)
+        parts = []
+        bar = reporter.progress(label, len(texts)) if reporter.progress else None
+        try:
+            for start in range(0, len(sorted_texts), block):
+                chunk = sorted_texts[start:start + block]
+                parts.append(check_embeddings(adapter.encode(chunk, batch_size=batch_size), len(chunk), who=adapter.name))
+                if bar is not None:
+                    bar.advance(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+        vectors = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        vectors[np.asarray(order)] = np.concatenate(parts)
+        zero = np.flatnonzero(~vectors.any(axis=1))
+        if zero.size:
+            example = texts[int(zero[0])][:60]
+            raise XharnessError(f"{adapter.name} returned all-zero vectors for {zero.size} sentences (first: {example!r})")
+        return vectors
+
+    return embed
+
+
+def model_record(adapter: Adapter, *, spec: str, name: str | None) -> dict[str, Any]:
+    display = name or adapter.name
+    return {
+        "name": display,
+        "slug": model_slug(display),
+        "spec": spec,
+        "adapter": adapter.kind,
+        "fingerprint": adapter.fingerprint,
+        "options": dict(adapter.options),
+    }
+
+
+def _slug_for(request: EvalRequest) -> str:
+    """The result folder name, known before the model loads (so finished work is skipped cheaply)."""
+    if request.name:
+        return model_slug(request.name)
+    spec = request.model.rstrip("/\\")
+    return model_slug(Path(spec).name or spec)
+
+
+def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter: Adapter | None = None) -> EvalOutcome:
+    """Run every requested task on one model and write one result file per task."""
+    reporter = reporter or Reporter()
+    outcome = EvalOutcome()
+    slug = _slug_for(request)
+    pending: list[tuple[Task, dict[str, LanguageData], float]] = []
+    for task_name in dict.fromkeys(TASKS.canonical(t) for t in request.tasks):
+        task_cls = TASKS.get(task_name)
+        task = task_cls(request.data_dir, limit=request.limit)
+        target = Path(request.out_dir) / slug / f"{task.name}.json"
+        if target.exists() and not request.overwrite:
+            reporter.message(f"{task.name}: {target} exists, skipped (use --overwrite to run again)")
+            outcome.skipped.append(target)
+            continue
+        started = time.perf_counter()
+        loaded = task.load(request.languages)
+        pending.append((task, loaded, time.perf_counter() - started))
+    if not pending:
+        return outcome
+
+    load_started = time.perf_counter()
+    if adapter is None:
+        from xharness.adapters import load_adapter
+
+        adapter = load_adapter(request.model, adapter=request.adapter, **request.adapter_options())
+    load_seconds = time.perf_counter() - load_started
+    record = model_record(adapter, spec=request.model, name=request.name)
+    record["slug"] = slug
+
+    for task, loaded, data_seconds in pending:
+        reporter.message(f"{task.name}: {len(loaded)} languages, model {record['name']}")
+        embed = embed_with(adapter, batch_size=request.batch_size, reporter=reporter, label=task.name)
+
+        def done(lang: str, score: LanguageScore, seconds: float, _task: str = task.name) -> None:
+            reporter.language_done(_task, lang, score, seconds)
+
+        result = task.run(
+            embed,
+            model=record,
+            loaded=loaded,
+            run_config={"batch_size": request.batch_size},
+            on_language=done,
+        )
+        result.timing = {"load_model": round(load_seconds, 4), "load_data": round(data_seconds, 4), **result.timing}
+        outcome.paths.append(result.to_disk(request.out_dir))
+        outcome.results.append(result)
+    return outcome

@@ -1,0 +1,1 @@
+"""Aggregation of result files into per-language tables."""

@@ -1,0 +1,192 @@
+"""The task seam: a probe implements one language; the base class owns the loop, timing and result.
+
+A task reads its data from a folder, validates every requested language before any model
+work starts (so bad input fails fast and writes nothing), then embeds and scores one
+language at a time through an `embed` callable the runner provides (batching, progress and,
+later, caching live there, not in tasks).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from xharness.adapters.base import digest
+from xharness.errors import XharnessError
+from xharness.results import LanguageScore, TaskResult
+from xharness.timing import PhaseTimer
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class LanguageOutcome:
+    """What a task returns for one language: its score and its per-item outcomes."""
+
+    score: LanguageScore
+    items: Mapping[str, list] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LanguageData:
+    """One language's loaded data plus the fingerprint of the files it came from."""
+
+    payload: Any
+    fingerprint: str
+    files: tuple[str, ...]
+
+
+class Task(ABC):
+    """Base class of every probe. Subclasses set the class metadata and implement three methods."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    main_metric: ClassVar[str]
+    description: ClassVar[str]
+    layout: ClassVar[str]  # the data layout expected under --data-dir, for `xharness tasks`
+    split: ClassVar[str] = "test"
+    languages_note: ClassVar[str] = "every language found under --data-dir"
+
+    def __init__(self, data_dir: Path | str | None, *, limit: int | None = None) -> None:
+        if data_dir is None:
+            raise XharnessError(f"task '{self.name}' needs --data-dir (expected layout: {self.layout})")
+        self.data_dir = Path(data_dir)
+        if not self.data_dir.exists():
+            raise XharnessError(f"{self.data_dir}: data folder not found")
+        if not self.data_dir.is_dir():
+            raise XharnessError(f"{self.data_dir}: --data-dir must be a folder")
+        if limit is not None and limit < 1:
+            raise XharnessError(f"--limit must be a positive number, got {limit}")
+        self.limit = limit
+
+    # -- what a subclass implements -------------------------------------------------------
+
+    @abstractmethod
+    def available_languages(self) -> list[str]:
+        """Languages with data under `data_dir`, as result codes."""
+
+    @abstractmethod
+    def load_language(self, lang: str) -> LanguageData:
+        """Read and validate one language's data; raise XharnessError on bad input."""
+
+    @abstractmethod
+    def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
+        """Embed and score one language."""
+
+    # -- what a subclass may override -----------------------------------------------------
+
+    def default_languages(self) -> list[str]:
+        return self.available_languages()
+
+    def canonical_language(self, code: str) -> str | None:
+        """Map a user's language code to a result code (None when unknown)."""
+        code = code.strip().lower()
+        return code if code in self.known_languages() else None
+
+    def known_languages(self) -> list[str]:
+        return self.available_languages()
+
+    def protocol(self) -> dict[str, Any]:
+        """How the numbers are produced (direction, margin, threshold rule...)."""
+        return {}
+
+    def config(self) -> dict[str, Any]:
+        """Task options that change the numbers."""
+        return {"limit": self.limit}
+
+    # -- what the base class owns ---------------------------------------------------------
+
+    def resolve_languages(self, requested: Sequence[str] = ()) -> list[str]:
+        """The languages to run: the default set, 'all', or the user's codes (checked)."""
+        available = self.available_languages()
+        if not available:
+            raise XharnessError(f"{self.data_dir}: no {self.name} data found (expected layout: {self.layout})")
+        if not requested:
+            chosen = [lang for lang in self.default_languages() if lang in available]
+            if not chosen:
+                raise XharnessError(
+                    f"{self.data_dir}: none of {self.name}'s default languages has data here; "
+                    f"pass -l all or -l with some of: {', '.join(available)}"
+                )
+            return chosen
+        chosen: list[str] = []
+        for code in requested:
+            if code.lower() == "all":
+                return available
+            lang = self.canonical_language(code)
+            if lang is None:
+                from xharness.tasks.languages import nearest
+
+                hint = nearest(code, self.known_languages())
+                suffix = f"; did you mean '{hint}'?" if hint else ""
+                raise XharnessError(f"unknown language code '{code}' for task {self.name}{suffix}")
+            if lang not in available:
+                raise XharnessError(f"{self.data_dir}: no {self.name} data for language '{lang}'")
+            if lang not in chosen:
+                chosen.append(lang)
+        return chosen
+
+    def load(self, languages: Sequence[str] = ()) -> dict[str, LanguageData]:
+        """Resolve and read every requested language (all checks happen here, before any model work)."""
+        return {lang: self.load_language(lang) for lang in self.resolve_languages(languages)}
+
+    def run(
+        self,
+        embed: Embed,
+        *,
+        model: Mapping[str, Any],
+        languages: Sequence[str] = (),
+        loaded: Mapping[str, LanguageData] | None = None,
+        run_config: Mapping[str, Any] | None = None,
+        on_language: Callable[[str, LanguageScore, float], None] | None = None,
+    ) -> TaskResult:
+        """Embed and score each language (loading them first unless `loaded` is given)."""
+        timer = PhaseTimer()
+        if loaded is None:
+            with timer.phase("load_data"):
+                loaded = self.load(languages)
+        langs = list(loaded)
+
+        def timed_embed(texts: Sequence[str]) -> np.ndarray:
+            with timer.phase("encode"):
+                return embed(texts)
+
+        scores: dict[str, LanguageScore] = {}
+        items: dict[str, dict[str, list]] = {}
+        for lang in langs:
+            started = time.perf_counter()
+            encode_before = timer.seconds.get("encode", 0.0)
+            outcome = self.evaluate_language(lang, loaded[lang].payload, timed_embed)
+            elapsed = time.perf_counter() - started
+            timer.seconds["score"] = timer.seconds.get("score", 0.0) + elapsed - (
+                timer.seconds.get("encode", 0.0) - encode_before
+            )
+            scores[lang] = outcome.score
+            items[lang] = dict(outcome.items)
+            if on_language is not None:
+                on_language(lang, outcome.score, elapsed)
+
+        task_info = {
+            "name": self.name,
+            "version": self.version,
+            "split": self.split,
+            "main_metric": self.main_metric,
+            "protocol": self.protocol(),
+            "data_dir": str(self.data_dir),
+            "data_fingerprint": digest({lang: loaded[lang].fingerprint for lang in langs}),
+            "data_files": {lang: {"files": list(loaded[lang].files), "sha256": loaded[lang].fingerprint} for lang in langs},
+            "languages": langs,
+        }
+        return TaskResult(
+            task=task_info,
+            model=dict(model),
+            config={**self.config(), **dict(run_config or {})},
+            scores=scores,
+            timing=timer.rounded(),
+            items=items,
+        )
