@@ -41,6 +41,7 @@ class EvalRequest:
     limit: int | None = None
     overwrite: bool = False
     trust_remote_code: bool = False
+    task_options: Mapping[str, Any] = field(default_factory=dict)  # k, margin, retrieval, index
 
     def adapter_options(self) -> dict[str, Any]:
         options = {
@@ -54,6 +55,28 @@ class EvalRequest:
         if self.trust_remote_code:
             options["trust_remote_code"] = True
         return options
+
+
+def build_task(task_cls: type[Task], request: EvalRequest) -> Task:
+    """Construct a task with the options it takes; the others stay for the tasks that take them."""
+    import inspect
+
+    accepted = inspect.signature(task_cls.__init__).parameters
+    options = {key: value for key, value in request.task_options.items() if key in accepted}
+    return task_cls(request.data_dir, limit=request.limit, **options)
+
+
+def check_task_options(request: EvalRequest) -> None:
+    """An option that no requested task takes is a mistake to report, not to ignore."""
+    import inspect
+
+    accepted: set[str] = set()
+    for name in request.tasks:
+        accepted |= set(inspect.signature(TASKS.get(name).__init__).parameters)
+    for key in request.task_options:
+        if key not in accepted:
+            flag = "--" + key.replace("_", "-")
+            raise XharnessError(f"{flag} does not apply to task(s) {', '.join(request.tasks)}")
 
 
 @dataclass
@@ -134,9 +157,9 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
     outcome = EvalOutcome()
     slug = _slug_for(request)
     pending: list[tuple[Task, dict[str, LanguageData], float]] = []
+    check_task_options(request)
     for task_name in dict.fromkeys(TASKS.canonical(t) for t in request.tasks):
-        task_cls = TASKS.get(task_name)
-        task = task_cls(request.data_dir, limit=request.limit)
+        task = build_task(TASKS.get(task_name), request)
         target = Path(request.out_dir) / slug / f"{task.name}.json"
         if target.exists() and not request.overwrite:
             reporter.message(f"{task.name}: {target} exists, skipped (use --overwrite to run again)")

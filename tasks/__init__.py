@@ -4,6 +4,7 @@ from xharness.registry import Registry
 
 TASKS = Registry("task")
 TASKS.register("tatoeba", "xharness.tasks.tatoeba:Tatoeba")
+TASKS.register("bucc2018", "xharness.tasks.bucc:Bucc2018", aliases=("bucc",))
 
 
 def get_task(name: str):

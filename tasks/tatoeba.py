@@ -58,9 +58,15 @@ class Tatoeba(Task):
     layout = "tatoeba.xxx-eng.{xxx,eng} (LASER, e.g. tatoeba/v1/) or xx-en.{xx,en} (XTREME download)"
     languages_note = "XTREME's 36 by default (" + " ".join(XTREME_TATOEBA) + "); -l all for all found; 2- or 3-letter codes"
 
-    def __init__(self, data_dir: Path | str | None, *, limit: int | None = None, margin_k: int = 4) -> None:
+    def __init__(self, data_dir: Path | str | None, *, limit: int | None = None, k: int = 4, margin: str = "ratio") -> None:
         super().__init__(data_dir, limit=limit)
-        self.margin_k = margin_k
+        from xharness.tasks.retrieval import MARGINS
+
+        if margin not in MARGINS:
+            raise XharnessError(f"unknown margin '{margin}'; choose one of {', '.join(MARGINS)}")
+        if k < 1:
+            raise XharnessError(f"k must be at least 1, got {k}")
+        self.margin_k, self.margin = k, margin
         self.folder = self._find_folder()
 
     def _find_folder(self) -> Path:
@@ -101,13 +107,13 @@ class Tatoeba(Task):
             "main": "top-1 accuracy x100, en->xx (XTREME)",
             "extra": {
                 "accuracy_xx2en": "top-1 accuracy x100, other language as queries",
-                "accuracy_margin": f"top-1 by ratio margin over the k={self.margin_k} nearest candidates, en->xx (LASER xSIM)",
+                "accuracy_margin": f"top-1 by {self.margin} margin over the k={self.margin_k} nearest candidates, en->xx (LASER xSIM)",
             },
             "correct_if": "the retrieved index is the query's own line (ties between identical sentences count only the own line)",
         }
 
     def config(self) -> dict[str, Any]:
-        return {"limit": self.limit, "margin": "ratio", "margin_k": self.margin_k}
+        return {"limit": self.limit, "margin": self.margin, "margin_k": self.margin_k}
 
     def load_language(self, lang: str) -> LanguageData:
         files = _pair_files(self.folder, lang)
@@ -132,12 +138,14 @@ class Tatoeba(Task):
         english, other = data
         en_vecs = l2_normalize(embed(english))
         xx_vecs = l2_normalize(embed(other))
-        metrics, items = score_retrieval(en_vecs, xx_vecs, margin_k=self.margin_k)
+        metrics, items = score_retrieval(en_vecs, xx_vecs, margin_k=self.margin_k, margin=self.margin)
         score = LanguageScore(main_score=metrics["accuracy"], metrics=metrics, n=len(english))
         return LanguageOutcome(score=score, items=items)
 
 
-def score_retrieval(queries: np.ndarray, targets: np.ndarray, *, margin_k: int = 4) -> tuple[dict[str, float], dict[str, list]]:
+def score_retrieval(
+    queries: np.ndarray, targets: np.ndarray, *, margin_k: int = 4, margin: str = "ratio"
+) -> tuple[dict[str, float], dict[str, list]]:
     """Tatoeba metrics for aligned, L2-normalised rows: queries[i] translates targets[i].
 
     Returns metrics (x100) and per-item outcomes (predicted index and correctness per query).
@@ -147,7 +155,7 @@ def score_retrieval(queries: np.ndarray, targets: np.ndarray, *, margin_k: int =
     gold = np.arange(queries.shape[0])
     pred = top1(queries, targets)
     pred_back = top1(targets, queries)
-    pred_margin = margin_top1(queries, targets, k=margin_k)
+    pred_margin = margin_top1(queries, targets, k=margin_k, margin=margin)
     metrics = {
         "accuracy": 100.0 * accuracy(pred, gold),
         "accuracy_xx2en": 100.0 * accuracy(pred_back, gold),
