@@ -97,10 +97,13 @@ def _print_outcome(outcome) -> None:
 @click.option("--margin", type=click.Choice(["ratio", "distance", "absolute"]), help="Margin function (default ratio).")
 @click.option("--retrieval", type=click.Choice(["max", "fwd", "bwd", "intersect"]), help="BUCC candidate retrieval (default max).")
 @click.option("--index", type=click.Choice(["flat", "hnsw", "ivf"]), help="BUCC FAISS index (default flat, exact).")
+@click.option("--seeds", type=click.IntRange(min=1), help="Classification probes: seeds to repeat the probe over (default 5).")
+@click.option("--probe-train-size", type=click.IntRange(min=1), help="Classification probes: cap on English training items, sampled per label.")
 @click.option("--overwrite", is_flag=True, help="Run again even when a result exists.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
 def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
-                 max_length, dtype, limit, k, margin, retrieval, index, overwrite, trust_remote_code) -> None:
+                 max_length, dtype, limit, k, margin, retrieval, index, seeds, probe_train_size, overwrite,
+                 trust_remote_code) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
     from xharness.runner import EvalRequest, run_eval
 
@@ -109,7 +112,14 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
         adapter=adapter, name=name, batch_size=batch_size, device=device, pooling=pooling,
         layer=_parse_layer(layer), max_length=max_length, dtype=dtype, limit=limit, overwrite=overwrite,
         trust_remote_code=trust_remote_code,
-        task_options={key: value for key, value in (("k", k), ("margin", margin), ("retrieval", retrieval), ("index", index)) if value is not None},
+        task_options={
+            key: value
+            for key, value in (
+                ("k", k), ("margin", margin), ("retrieval", retrieval), ("index", index),
+                ("seeds", seeds), ("probe_train_size", probe_train_size),
+            )
+            if value is not None
+        },
     )
     outcome = run_eval(request, reporter=_reporter())
     _print_outcome(outcome)
