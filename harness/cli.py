@@ -100,10 +100,12 @@ def _print_outcome(outcome) -> None:
 @click.option("--seeds", type=click.IntRange(min=1), help="Classification probes: seeds to repeat the probe over (default 5).")
 @click.option("--probe-train-size", type=click.IntRange(min=1), help="Classification probes: cap on English training items, sampled per label.")
 @click.option("--overwrite", is_flag=True, help="Run again even when a result exists.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default: $XHARNESS_CACHE/embeddings, ~/.cache/xharness/embeddings).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
 def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
                  max_length, dtype, limit, k, margin, retrieval, index, seeds, probe_train_size, overwrite,
-                 trust_remote_code) -> None:
+                 no_cache, cache_dir, trust_remote_code) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
     from xharness.runner import EvalRequest, run_eval
 
@@ -112,6 +114,8 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
         adapter=adapter, name=name, batch_size=batch_size, device=device, pooling=pooling,
         layer=_parse_layer(layer), max_length=max_length, dtype=dtype, limit=limit, overwrite=overwrite,
         trust_remote_code=trust_remote_code,
+        cache=not no_cache,
+        cache_dir=cache_dir,
         task_options={
             key: value
             for key, value in (
@@ -145,6 +149,39 @@ def adapters_command() -> None:
 
     for entry in list_adapters():
         click.echo(f"{entry['name']}: {entry['description']}")
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """Inspect or clear the embedding cache."""
+
+
+@cache_group.command("info")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Cache folder (default: the standard one).")
+def cache_info(cache_dir: Path | None) -> None:
+    """Fingerprints cached, vectors and size."""
+    from xharness.cache import cache_summary, default_root
+    from xharness.table import format_table
+
+    root = cache_dir or default_root()
+    entries = cache_summary(root)
+    click.echo(f"embedding cache: {root}")
+    if not entries:
+        click.echo("empty")
+        return
+    rows = [[e["fingerprint"][:16], str(e["vectors"]), str(e["shards"]), f"{e['bytes'] / 1e6:.1f} MB"] for e in entries]
+    click.echo(format_table(["fingerprint", "vectors", "shards", "size"], rows))
+
+
+@cache_group.command("clear")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Cache folder (default: the standard one).")
+def cache_clear(cache_dir: Path | None) -> None:
+    """Delete every cached embedding."""
+    from xharness.cache import clear_cache, default_root
+
+    root = cache_dir or default_root()
+    removed = clear_cache(root)
+    click.echo(f"removed {removed} fingerprint folder(s) from {root}")
 
 
 @main.command("demo")

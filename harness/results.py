@@ -62,6 +62,7 @@ class TaskResult:
     timing: dict[str, float]
     versions: dict[str, str] = field(default_factory=library_versions)
     items: dict[str, dict[str, list]] | None = None  # per-language per-item outcomes (sidecar)
+    run: dict[str, Any] = field(default_factory=dict)  # how this run went: cache hits, reused languages
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -77,6 +78,7 @@ class TaskResult:
             "scores": {lang: score.to_dict() for lang, score in self.scores.items()},
             "versions": self.versions,
             "timing": self.timing,
+            "run": self.run,
             "items_file": self.items_filename if self.items is not None else None,
         }
 
@@ -117,6 +119,7 @@ class TaskResult:
             scores=scores,
             timing=data["timing"],
             versions=data["versions"],
+            run=data.get("run", {}) if isinstance(data.get("run"), dict) else {},
             schema_version=data["schema_version"],
         )
 

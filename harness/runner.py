@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-import numpy as np
-
-from xharness.adapters.base import Adapter, check_embeddings
+from xharness.adapters.base import Adapter
+from xharness.cache import EmbeddingCache
+from xharness.embedding import Embedder
+from xharness.partials import PartialStore
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore, TaskResult, model_slug
 from xharness.tasks import TASKS
-from xharness.tasks.base import LanguageData, Task
+from xharness.tasks.base import LanguageData, LanguageOutcome, Task
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class EvalRequest:
     overwrite: bool = False
     trust_remote_code: bool = False
     task_options: Mapping[str, Any] = field(default_factory=dict)  # k, margin, retrieval, index
+    cache: bool = True
+    cache_dir: Path | None = None  # default: $XHARNESS_CACHE/embeddings
 
     def adapter_options(self) -> dict[str, Any]:
         options = {
@@ -95,42 +98,6 @@ class EvalOutcome:
     skipped: list[Path] = field(default_factory=list)
 
 
-def _block_size(batch_size: int) -> int:
-    return max(batch_size * 16, 256)
-
-
-def embed_with(adapter: Adapter, *, batch_size: int, reporter: Reporter, label: str) -> Callable[[Sequence[str]], np.ndarray]:
-    """An `embed(texts)` for tasks: length-sorted blocks (so progress can be shown), original order back."""
-
-    def embed(texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            raise XharnessError("nothing to embed (no sentences)")
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        sorted_texts = [texts[i] for i in order]
-        block = _block_size(batch_size)
-        parts = []
-        bar = reporter.progress(label, len(texts)) if reporter.progress else None
-        try:
-            for start in range(0, len(sorted_texts), block):
-                chunk = sorted_texts[start:start + block]
-                parts.append(check_embeddings(adapter.encode(chunk, batch_size=batch_size), len(chunk), who=adapter.name))
-                if bar is not None:
-                    bar.advance(len(chunk))
-        finally:
-            if bar is not None:
-                bar.close()
-        vectors = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
-        vectors[np.asarray(order)] = np.concatenate(parts)
-        zero = np.flatnonzero(~vectors.any(axis=1))
-        if zero.size:
-            example = texts[int(zero[0])][:60]
-            raise XharnessError(f"{adapter.name} returned all-zero vectors for {zero.size} sentences (first: {example!r})")
-        return vectors
-
-    return embed
-
-
 def model_record(adapter: Adapter, *, spec: str, name: str | None) -> dict[str, Any]:
     display = name or adapter.name
     return {
@@ -151,8 +118,33 @@ def _slug_for(request: EvalRequest) -> str:
     return model_slug(Path(spec).name or spec)
 
 
+def _finished_outcomes(store: PartialStore, loaded, *, model_fingerprint: str, config) -> dict[str, LanguageOutcome]:
+    kept = {}
+    for lang, data in loaded.items():
+        outcome = store.load(lang, model_fingerprint=model_fingerprint, config=config, data_fingerprint=data.fingerprint)
+        if outcome is not None:
+            kept[lang] = outcome
+    return kept
+
+
+def _existing_covers(target: Path, task: Task, languages: Sequence[str]) -> bool:
+    """Whether a finished result already holds every language asked for (so the task can be skipped)."""
+    if not target.exists():
+        return False
+    try:
+        existing = TaskResult.from_disk(target)
+    except XharnessError:
+        return False  # unreadable: run again and replace it
+    wanted = task.resolve_languages(languages)
+    return all(lang in existing.scores for lang in wanted)
+
+
 def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter: Adapter | None = None) -> EvalOutcome:
-    """Run every requested task on one model and write one result file per task."""
+    """Run every requested task on one model and write one result file per task.
+
+    Each finished language is kept as it completes; a re-run of the same command reuses the
+    kept languages (same model fingerprint, data and options) and skips finished tasks.
+    """
     reporter = reporter or Reporter()
     outcome = EvalOutcome()
     slug = _slug_for(request)
@@ -161,8 +153,8 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
     for task_name in dict.fromkeys(TASKS.canonical(t) for t in request.tasks):
         task = build_task(TASKS.get(task_name), request)
         target = Path(request.out_dir) / slug / f"{task.name}.json"
-        if target.exists() and not request.overwrite:
-            reporter.message(f"{task.name}: {target} exists, skipped (use --overwrite to run again)")
+        if not request.overwrite and _existing_covers(target, task, request.languages):
+            reporter.message(f"{task.name}: {target} is finished, skipped (use --overwrite to run again)")
             outcome.skipped.append(target)
             continue
         started = time.perf_counter()
@@ -179,22 +171,32 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
     load_seconds = time.perf_counter() - load_started
     record = model_record(adapter, spec=request.model, name=request.name)
     record["slug"] = slug
+    cache = EmbeddingCache(adapter.fingerprint, root=request.cache_dir) if request.cache else None
 
     for task, loaded, data_seconds in pending:
+        store = PartialStore(request.out_dir, slug, task.name)
+        run_config = {"batch_size": request.batch_size}
+        config = {**task.config(), **run_config}
+        if request.overwrite:
+            store.clear()
+        finished = _finished_outcomes(store, loaded, model_fingerprint=adapter.fingerprint, config=config)
+        if finished:
+            reporter.message(f"{task.name}: reusing {len(finished)} finished language(s) from an interrupted run: {' '.join(finished)}")
         reporter.message(f"{task.name}: {len(loaded)} languages, model {record['name']}")
-        embed = embed_with(adapter, batch_size=request.batch_size, reporter=reporter, label=task.name)
+        embedder = Embedder(adapter, batch_size=request.batch_size, cache=cache, progress=reporter.progress, label=task.name, name=adapter.name)
 
-        def done(lang: str, score: LanguageScore, seconds: float, _task: str = task.name) -> None:
-            reporter.language_done(_task, lang, score, seconds)
+        def done(lang: str, result_outcome: LanguageOutcome, seconds: float, _task=task, _store=store, _loaded=loaded, _config=config) -> None:
+            _store.save(lang, result_outcome, model_fingerprint=adapter.fingerprint, config=_config, data_fingerprint=_loaded[lang].fingerprint)
+            reporter.language_done(_task.name, lang, result_outcome.score, seconds)
 
-        result = task.run(
-            embed,
-            model=record,
-            loaded=loaded,
-            run_config={"batch_size": request.batch_size},
-            on_language=done,
-        )
+        result = task.run(embedder, model=record, loaded=loaded, run_config=run_config, finished=finished, on_language=done)
         result.timing = {"load_model": round(load_seconds, 4), "load_data": round(data_seconds, 4), **result.timing}
+        result.run = {
+            **embedder.stats.as_dict(),
+            "cache": "off" if cache is None else str(cache.folder),
+            "reused_languages": sorted(finished),
+        }
         outcome.paths.append(result.to_disk(request.out_dir))
+        store.clear()
         outcome.results.append(result)
     return outcome

@@ -143,9 +143,14 @@ class Task(ABC):
         languages: Sequence[str] = (),
         loaded: Mapping[str, LanguageData] | None = None,
         run_config: Mapping[str, Any] | None = None,
-        on_language: Callable[[str, LanguageScore, float], None] | None = None,
+        finished: Mapping[str, LanguageOutcome] | None = None,
+        on_language: Callable[[str, LanguageOutcome, float], None] | None = None,
     ) -> TaskResult:
-        """Embed and score each language (loading them first unless `loaded` is given)."""
+        """Embed and score each language (loading them first unless `loaded` is given).
+
+        Languages in `finished` (outcomes kept from an interrupted run) are not recomputed;
+        `on_language` is called after each newly scored language, so the caller can keep it.
+        """
         timer = PhaseTimer()
         if loaded is None:
             with timer.phase("load_data"):
@@ -159,6 +164,10 @@ class Task(ABC):
         scores: dict[str, LanguageScore] = {}
         items: dict[str, dict[str, list]] = {}
         for lang in langs:
+            if finished and lang in finished:
+                scores[lang] = finished[lang].score
+                items[lang] = dict(finished[lang].items)
+                continue
             started = time.perf_counter()
             encode_before = timer.seconds.get("encode", 0.0)
             outcome = self.evaluate_language(lang, loaded[lang].payload, timed_embed)
@@ -169,7 +178,7 @@ class Task(ABC):
             scores[lang] = outcome.score
             items[lang] = dict(outcome.items)
             if on_language is not None:
-                on_language(lang, outcome.score, elapsed)
+                on_language(lang, outcome, elapsed)
 
         task_info = {
             "name": self.name,

@@ -1,0 +1,110 @@
+"""The `embed(texts)` that tasks call: de-duplicated, cache-first, length-sorted blocks, checked vectors.
+
+Only texts the cache does not hold reach the model; they are encoded longest first in blocks
+(so a progress bar can move and padding stays small) and the vectors come back in the
+caller's order. NaN, infinite or all-zero vectors are refused with the model named, never
+turned into a score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from xharness.adapters.base import Adapter, check_embeddings
+from xharness.cache import EmbeddingCache
+from xharness.errors import XharnessError
+
+
+@dataclass
+class EmbedStats:
+    texts: int = 0  # texts asked for, duplicates included
+    cache_hits: int = 0  # distinct texts found in the cache
+    encoded: int = 0  # distinct texts the model encoded
+
+    def as_dict(self) -> dict[str, int]:
+        return {"texts": self.texts, "cache_hits": self.cache_hits, "encoded": self.encoded}
+
+
+def _block_size(batch_size: int) -> int:
+    return max(batch_size * 16, 256)
+
+
+class Embedder:
+    """Callable `embed(texts) -> float32 (n, d)` around an adapter, with an optional cache.
+
+    `adapter` may be a zero-argument callable returning the adapter, so a run whose texts are
+    all cached never loads the model.
+    """
+
+    def __init__(
+        self,
+        adapter: Adapter | Callable[[], Adapter],
+        *,
+        batch_size: int = 32,
+        cache: EmbeddingCache | None = None,
+        progress: Callable[[str, int], Any] | None = None,
+        label: str = "",
+        name: str = "model",
+    ) -> None:
+        self._adapter = adapter
+        self.batch_size = batch_size
+        self.cache = cache
+        self.progress = progress
+        self.label = label
+        self.name = name
+        self.stats = EmbedStats()
+
+    @property
+    def adapter(self) -> Adapter:
+        if callable(self._adapter) and not hasattr(self._adapter, "encode"):
+            self._adapter = self._adapter()
+        return self._adapter  # type: ignore[return-value]
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            raise XharnessError("nothing to embed (no sentences)")
+        self.stats.texts += len(texts)
+        unique = list(dict.fromkeys(texts))
+        position = {text: i for i, text in enumerate(unique)}
+        vectors, found = (self.cache.get(unique) if self.cache is not None else (None, np.zeros(len(unique), bool)))
+        missing = [text for text, hit in zip(unique, found) if not hit]
+        self.stats.cache_hits += int(found.sum())
+        if missing:
+            fresh = self._encode(missing)
+            if self.cache is not None:
+                self.cache.put(missing, fresh)
+            if vectors is None:
+                vectors = np.zeros((len(unique), fresh.shape[1]), dtype=np.float32)
+            vectors[~found] = fresh
+        out = vectors[[position[t] for t in texts]]
+        zero = np.flatnonzero(~out.any(axis=1))
+        if zero.size:
+            raise XharnessError(
+                f"{self.name} returned all-zero vectors for {zero.size} sentences (first: {texts[int(zero[0])][:60]!r})"
+            )
+        return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        adapter = self.adapter
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        sorted_texts = [texts[i] for i in order]
+        block = _block_size(self.batch_size)
+        parts = []
+        bar = self.progress(self.label, len(texts)) if self.progress else None
+        try:
+            for start in range(0, len(sorted_texts), block):
+                chunk = sorted_texts[start:start + block]
+                parts.append(check_embeddings(adapter.encode(chunk, batch_size=self.batch_size), len(chunk), who=adapter.name))
+                if bar is not None:
+                    bar.advance(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+        self.stats.encoded += len(texts)
+        vectors = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        vectors[np.asarray(order)] = np.concatenate(parts)
+        return vectors
