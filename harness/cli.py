@@ -39,7 +39,7 @@ def _parse_layer(value: str | None) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise XharnessError(f"--layer must be a whole number (0 = embeddings, -1 = last), got '{value}'") from None
+        raise XharnessError(f"--layer must be a whole number (0 = embeddings, -1 = last), 'all' or A:B, got '{value}'") from None
 
 
 class _Progress:
@@ -89,7 +89,7 @@ def _print_outcome(outcome) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: cuda when available.")
 @click.option("--pooling", type=click.Choice(["mean", "cls", "max", "last"]), help="transformers adapter only (default mean; last = final real token, for decoder-only models).")
-@click.option("--layer", help="Hidden layer: 0 = embeddings, -1 = last (default).")
+@click.option("--layer", help="Hidden layer: 0 = embeddings, -1 = last (default); 'all' or A:B (inclusive) sweeps layers in one pass.")
 @click.option("--max-length", type=click.IntRange(min=1), help="Tokens per sentence (default: the model's, at most 512).")
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]))
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N items per language.")
@@ -107,12 +107,13 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
                  max_length, dtype, limit, k, margin, retrieval, index, seeds, probe_train_size, overwrite,
                  no_cache, cache_dir, trust_remote_code) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
+    from xharness.layers import is_sweep
     from xharness.runner import EvalRequest, run_eval
 
     request = EvalRequest(
         model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=data_dir, out_dir=out_dir,
         adapter=adapter, name=name, batch_size=batch_size, device=device, pooling=pooling,
-        layer=_parse_layer(layer), max_length=max_length, dtype=dtype, limit=limit, overwrite=overwrite,
+        layer=None if is_sweep(layer) else _parse_layer(layer), layer_sweep=layer if is_sweep(layer) else None, max_length=max_length, dtype=dtype, limit=limit, overwrite=overwrite,
         trust_remote_code=trust_remote_code,
         cache=not no_cache,
         cache_dir=cache_dir,

@@ -63,6 +63,7 @@ class TaskResult:
     versions: dict[str, str] = field(default_factory=library_versions)
     items: dict[str, dict[str, list]] | None = None  # per-language per-item outcomes (sidecar)
     run: dict[str, Any] = field(default_factory=dict)  # how this run went: cache hits, reused languages
+    layer_scores: dict[int, dict[str, LanguageScore]] | None = None  # a layer sweep's scores per layer
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -79,6 +80,11 @@ class TaskResult:
             "versions": self.versions,
             "timing": self.timing,
             "run": self.run,
+            **(
+                {"layers": {str(layer): {lang: sc.to_dict() for lang, sc in by_lang.items()} for layer, by_lang in self.layer_scores.items()}}
+                if self.layer_scores
+                else {}
+            ),
             "items_file": self.items_filename if self.items is not None else None,
         }
 
@@ -108,10 +114,15 @@ class TaskResult:
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "result") -> "TaskResult":
         validate(data, source=source)
-        scores = {}
-        for lang, entry in data["scores"].items():
-            metrics = {k: v for k, v in entry.items() if k not in ("main_score", "n")}
-            scores[lang] = LanguageScore(main_score=entry["main_score"], metrics=metrics, n=entry["n"])
+        scores = {lang: _language_score(entry) for lang, entry in data["scores"].items()}
+        layer_scores = None
+        if isinstance(data.get("layers"), dict):
+            layer_scores = {}
+            for layer, by_lang in data["layers"].items():
+                if not (isinstance(by_lang, dict) and str(layer).isdigit()):
+                    _fail(source, f"layers['{layer}'] is not a layer's scores")
+                validate({**data, "scores": by_lang, "layers": None}, source=f"{source} (layer {layer})")
+                layer_scores[int(layer)] = {lang: _language_score(entry) for lang, entry in by_lang.items()}
         return cls(
             task=data["task"],
             model=data["model"],
@@ -120,6 +131,7 @@ class TaskResult:
             timing=data["timing"],
             versions=data["versions"],
             run=data.get("run", {}) if isinstance(data.get("run"), dict) else {},
+            layer_scores=layer_scores,
             schema_version=data["schema_version"],
         )
 
@@ -137,6 +149,11 @@ class TaskResult:
         except json.JSONDecodeError as exc:
             raise XharnessError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
         return cls.from_dict(data, source=str(path))
+
+
+def _language_score(entry: Mapping[str, Any]) -> LanguageScore:
+    metrics = {k: v for k, v in entry.items() if k not in ("main_score", "n")}
+    return LanguageScore(main_score=entry["main_score"], metrics=metrics, n=entry["n"])
 
 
 def load_items(result_path: Path) -> dict[str, dict[str, list]]:

@@ -37,6 +37,7 @@ class EvalRequest:
     device: str | None = None
     pooling: str | None = None
     layer: int | None = None
+    layer_sweep: str | None = None  # 'all' or 'A:B': one forward pass, scores per layer
     max_length: int | None = None
     dtype: str | None = None
     limit: int | None = None
@@ -171,6 +172,8 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
     load_seconds = time.perf_counter() - load_started
     record = model_record(adapter, spec=request.model, name=request.name)
     record["slug"] = slug
+    if request.layer_sweep:
+        return _run_sweep(request, adapter, record, pending, load_seconds, reporter, outcome)
     cache = EmbeddingCache(adapter.fingerprint, root=request.cache_dir) if request.cache else None
 
     for task, loaded, data_seconds in pending:
@@ -198,5 +201,48 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
         }
         outcome.paths.append(result.to_disk(request.out_dir))
         store.clear()
+        outcome.results.append(result)
+    return outcome
+
+
+def _run_sweep(request, adapter, record, pending, load_seconds, reporter, outcome) -> EvalOutcome:
+    """Score every task at every requested layer from one forward pass per text; one result per task."""
+    from xharness.layers import LayerSweep, parse_layers, plot_layers
+
+    if not hasattr(adapter, "num_layers"):
+        raise XharnessError(f"--layer {request.layer_sweep} needs a transformers checkpoint; {adapter.name} ({adapter.kind}) has no layers")
+    layers = parse_layers(request.layer_sweep, adapter.num_layers)
+    sweep = LayerSweep(
+        adapter, layers, batch_size=request.batch_size, cache_root=request.cache_dir,
+        use_disk_cache=request.cache, progress=reporter.progress,
+    )
+    reported = layers[-1]
+    for task, loaded, data_seconds in pending:
+        reporter.message(f"{task.name}: {len(loaded)} languages x {len(layers)} layers ({layers[0]}..{layers[-1]}), model {record['name']}")
+        by_layer: dict[int, TaskResult] = {}
+        for layer in layers:
+            layer_record = {**model_record(sweep.per_layer[layer], spec=request.model, name=request.name), "slug": record["slug"]}
+            by_layer[layer] = task.run(
+                sweep.embed_for(layer, label=task.name), model=layer_record, loaded=loaded,
+                run_config={"batch_size": request.batch_size},
+            )
+            mean = sum(s.main_score for s in by_layer[layer].scores.values()) / len(by_layer[layer].scores)
+            reporter.message(f"  layer {layer:>2}: mean {task.main_metric} {mean:.2f}")
+        result = by_layer[reported]
+        result.model["layer_sweep"] = layers
+        result.layer_scores = {layer: r.scores for layer, r in by_layer.items()}
+        timing: dict[str, float] = {"load_model": round(load_seconds, 4), "load_data": round(data_seconds, 4)}
+        for r in by_layer.values():
+            for phase, seconds in r.timing.items():
+                timing[phase] = round(timing.get(phase, 0.0) + seconds, 4)
+        result.timing = timing
+        result.run = {**sweep.stats.as_dict(), "cache": "on" if request.cache else "off", "reported_layer": reported}
+        path = result.to_disk(request.out_dir)
+        plot_layers(
+            {layer: {lang: s.main_score for lang, s in r.scores.items()} for layer, r in by_layer.items()},
+            title=f"{task.name} | {record['name']}: {task.main_metric} by layer",
+            path=path.with_name(f"{task.name}.layers.svg"),
+        )
+        outcome.paths.append(path)
         outcome.results.append(result)
     return outcome
