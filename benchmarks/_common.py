@@ -1,0 +1,34 @@
+"""Shared bits of the benchmarks: the real demo model, real Tatoeba sentences, a timer that alternates."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+SHARED_TATOEBA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tatoeba" / "v1"
+LANGUAGES = ("deu", "fra", "spa", "rus")
+
+
+def tatoeba_sentences(languages=LANGUAGES, *, per_language: int = 1000) -> list[str]:
+    """English and foreign sentences of a few Tatoeba pairs (what an eval over them encodes)."""
+    if not SHARED_TATOEBA.is_dir():
+        raise SystemExit(f"benchmark data not found: {SHARED_TATOEBA}")
+    texts: list[str] = []
+    for code in languages:
+        for side in (code, "eng"):
+            lines = (SHARED_TATOEBA / f"tatoeba.{code}-eng.{side}").read_text(encoding="utf-8").splitlines()
+            texts.extend(line.strip() for line in lines[:per_language])
+    return texts
+
+
+def alternate(runs: dict[str, Callable[[], object]], *, repeats: int = 3) -> dict[str, float]:
+    """Median seconds of each callable, run in turn (A B A B ...) so machine noise hits both alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
