@@ -152,6 +152,34 @@ def adapters_command() -> None:
         click.echo(f"{entry['name']}: {entry['description']}")
 
 
+@main.command("mine")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("tgt", type=click.Path(path_type=Path))
+@click.option("-m", "--model", required=True, help="Checkpoint folder, plugin name, or hub id when online.")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="TSV file to write.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "plain", "bucc"]), default="auto", show_default=True)
+@click.option("--k", "k", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--margin", type=click.Choice(["ratio", "distance", "absolute"]), default="ratio", show_default=True)
+@click.option("--retrieval", type=click.Choice(["max", "fwd", "bwd", "intersect"]), default="max", show_default=True)
+@click.option("--index", type=click.Choice(["flat", "hnsw", "ivf"]), default="flat", show_default=True)
+@click.option("--threshold", type=float, help="Keep pairs scoring at least this much.")
+@click.option("--adapter", default="auto", show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--no-cache", is_flag=True)
+def mine_command(src, tgt, model, out, fmt, k, margin, retrieval, index, threshold, adapter, batch_size, no_cache) -> None:
+    """Mine parallel sentence pairs from two text files (one sentence per line, or id<TAB>sentence)."""
+    from xharness.adapters import load_adapter
+    from xharness.cache import EmbeddingCache
+    from xharness.embedding import Embedder
+    from xharness.mine_files import mine_files
+
+    loaded = load_adapter(model, adapter=adapter)
+    cache = None if no_cache else EmbeddingCache(loaded.fingerprint)
+    embed = Embedder(loaded, batch_size=batch_size, cache=cache, progress=_Progress, label="mine", name=loaded.name)
+    written = mine_files(src, tgt, embed, out=out, fmt=fmt, k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index)
+    click.echo(f"{written} pairs written to {out}")
+
+
 @main.group("cache")
 def cache_group() -> None:
     """Inspect or clear the embedding cache."""
