@@ -97,6 +97,7 @@ def _print_outcome(outcome) -> None:
 @click.option("--margin", type=click.Choice(["ratio", "distance", "absolute"]), help="Margin function (default ratio).")
 @click.option("--retrieval", type=click.Choice(["max", "fwd", "bwd", "intersect"]), help="BUCC candidate retrieval (default max).")
 @click.option("--index", type=click.Choice(["flat", "hnsw", "ivf"]), help="BUCC FAISS index (default flat, exact).")
+@click.option("--protocol", type=click.Choice(["xharness", "xtreme"]), help="BUCC: our protocol (default) or XTREME's behaviour (duplicates dropped, threshold 0 fallback).")
 @click.option("--seeds", type=click.IntRange(min=1), help="Classification probes: seeds to repeat the probe over (default 5).")
 @click.option("--probe-train-size", type=click.IntRange(min=1), help="Classification probes: cap on English training items, sampled per label.")
 @click.option("--overwrite", is_flag=True, help="Run again even when a result exists.")
@@ -104,7 +105,7 @@ def _print_outcome(outcome) -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default: $XHARNESS_CACHE/embeddings, ~/.cache/xharness/embeddings).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
 def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
-                 max_length, dtype, limit, k, margin, retrieval, index, seeds, probe_train_size, overwrite,
+                 max_length, dtype, limit, k, margin, retrieval, index, protocol, seeds, probe_train_size, overwrite,
                  no_cache, cache_dir, trust_remote_code) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
     from xharness.layers import is_sweep
@@ -120,7 +121,7 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
         task_options={
             key: value
             for key, value in (
-                ("k", k), ("margin", margin), ("retrieval", retrieval), ("index", index),
+                ("k", k), ("margin", margin), ("retrieval", retrieval), ("index", index), ("protocol", protocol),
                 ("seeds", seeds), ("probe_train_size", probe_train_size),
             )
             if value is not None

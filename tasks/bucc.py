@@ -18,7 +18,7 @@ Deliberate choices where the reference scripts differ or break (see README):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -102,9 +102,14 @@ def unique_texts(sentences: Sequence[str]) -> tuple[list[str], list[list[int]]]:
 
 
 def mine_candidates(
-    src: Corpus, en: Corpus, embed: Embed, *, k: int, margin: str, retrieval: str, index: str
+    src: Corpus, en: Corpus, embed: Embed, *, k: int, margin: str, retrieval: str, index: str, expand_duplicates: bool = True
 ) -> tuple[list[tuple[str, str]], np.ndarray]:
-    """Mined (src_id, en_id) candidates with scores, best first, duplicates expanded to every line."""
+    """Mined (src_id, en_id) candidates with scores, best first.
+
+    A mined text pair is reported for every combination of lines holding those texts
+    (`expand_duplicates`, ours), or dropped when either text occurs more than once in its
+    file (XTREME's `bucc_extract`, so such gold pairs can never count).
+    """
     from xharness.tasks.mining import mine
 
     src_texts, src_lines = unique_texts(src.sentences)
@@ -116,6 +121,8 @@ def mine_candidates(
         raise XharnessError(f"{margin} margin scores are undefined for some candidates (neighbourhood similarity 0); try --margin distance")
     pairs, pair_scores = [], []
     for s, t, score in zip(s_idx.tolist(), t_idx.tolist(), scores.tolist()):
+        if not expand_duplicates and (len(src_lines[s]) > 1 or len(en_lines[t]) > 1):
+            continue
         for i in src_lines[s]:
             for j in en_lines[t]:
                 pairs.append((src.ids[i], en.ids[j]))
@@ -140,8 +147,12 @@ class Bucc2018(Task):
         margin: str = "ratio",
         retrieval: str = "max",
         index: str = "flat",
+        protocol: str = "xharness",
     ) -> None:
         super().__init__(data_dir, limit=limit)
+        if protocol not in ("xharness", "xtreme"):
+            raise XharnessError(f"unknown BUCC protocol '{protocol}'; choose xharness or xtreme")
+        self.bucc_protocol = protocol
         from xharness.tasks.retrieval import MARGINS
 
         if margin not in MARGINS:
@@ -180,15 +191,22 @@ class Bucc2018(Task):
         return list(BUCC_LANGUAGES)
 
     def protocol(self) -> dict[str, Any]:
+        xtreme = self.bucc_protocol == "xtreme"
         return {
+            "name": self.bucc_protocol,
             "mining": {"k": self.k, "margin": self.margin, "retrieval": self.retrieval, "index": self.index},
-            "threshold": "tuned on dev gold (F1-best cut, midpoint to the next score), applied to test as score >= threshold",
+            "threshold": "tuned on dev gold (F1-best cut, midpoint to the next score), applied to test as score >= threshold"
+            + ("; 0 when no dev candidate is correct (XTREME)" if xtreme else "; none (accept nothing) when no dev candidate is correct"),
             "main": "f1 x100 on test with the dev threshold (honest); f1_oracle = test's own best threshold (jiant)",
-            "duplicates": "identical sentences merged for mining, mined pairs expanded to every line id",
+            "duplicates": (
+                "identical sentences merged for mining; candidates whose text occurs twice are dropped (XTREME)"
+                if xtreme
+                else "identical sentences merged for mining, mined pairs expanded to every line id"
+            ),
         }
 
     def config(self) -> dict[str, Any]:
-        return {"limit": self.limit, **self.protocol()["mining"]}
+        return {"limit": self.limit, "protocol": self.bucc_protocol, **self.protocol()["mining"]}
 
     def _load_split(self, lang: str, split: str) -> Split | None:
         prefix = self._split_prefix(lang, split)
@@ -229,13 +247,18 @@ class Bucc2018(Task):
         return LanguageData(payload=(dev, test), fingerprint=h.hexdigest(), files=tuple(files))
 
     def _mine(self, split: Split, embed: Embed) -> tuple[list[tuple[str, str]], np.ndarray]:
-        return mine_candidates(split.src, split.en, embed, k=self.k, margin=self.margin, retrieval=self.retrieval, index=self.index)
+        return mine_candidates(
+            split.src, split.en, embed, k=self.k, margin=self.margin, retrieval=self.retrieval, index=self.index,
+            expand_duplicates=self.bucc_protocol != "xtreme",
+        )
 
     def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
         dev, test = data
         dev_pairs, dev_scores = self._mine(dev, embed)
         dev_correct = np.array([p in dev.gold for p in dev_pairs], dtype=bool)
         tuned = best_threshold(dev_scores, dev_correct, n_gold=len(dev.gold))
+        if tuned.threshold is None and self.bucc_protocol == "xtreme":
+            tuned = replace(tuned, threshold=0.0)  # XTREME's fallback: test then accepts every candidate
         metrics: dict[str, float | None] = {
             "f1_dev": 100 * tuned.f1,
             "threshold": tuned.threshold,

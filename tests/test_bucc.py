@@ -151,3 +151,20 @@ def test_cli_end_to_end_with_a_real_model(tmp_path):
         assert data["scores"][lang]["main_score"] > 80  # USE multilingual finds most hidden translations
         assert data["scores"][lang]["f1_oracle"] >= data["scores"][lang]["main_score"] - 1e-9
     assert "f1_oracle" in run.output
+
+
+def test_xtreme_protocol_drops_duplicated_texts(tmp_path):
+    src, en = ["dup", "other"], ["match", "unrelated"]
+    vectors = {"dup": onehot(0), "other": onehot(5), "match": onehot(0, noise=0.1), "unrelated": onehot(9)}
+    for split in ("dev", "test"):
+        (tmp_path / f"de-en.{split}.de").write_text("de-1\tdup\nde-2\tother\nde-3\tdup\n", encoding="utf-8")
+        (tmp_path / f"de-en.{split}.en").write_text("en-1\tmatch\nen-2\tunrelated\n", encoding="utf-8")
+        (tmp_path / f"de-en.{split}.gold").write_text("de-3\ten-1\nde-2\ten-2\n", encoding="utf-8")
+    out = tmp_path / "r"
+    run_eval(EvalRequest(model="dup", tasks=("bucc",), data_dir=tmp_path, out_dir=out, task_options={"protocol": "xtreme"}),
+             adapter=LookupAdapter(vectors))
+    result = TaskResult.from_disk(out / "dup" / "bucc2018.json")
+    items = load_items(out / "dup" / "bucc2018.json")["de"]
+    assert not any(s in ("de-1", "de-3") for s in items["src_id"])  # the duplicated text is gone
+    assert result.scores["de"].metrics["recall"] <= 50.0  # so its gold pair cannot count
+    assert result.task["protocol"]["name"] == "xtreme" and result.config["protocol"] == "xtreme"
