@@ -168,3 +168,67 @@ def test_xtreme_protocol_drops_duplicated_texts(tmp_path):
     assert not any(s in ("de-1", "de-3") for s in items["src_id"])  # the duplicated text is gone
     assert result.scores["de"].metrics["recall"] <= 50.0  # so its gold pair cannot count
     assert result.task["protocol"]["name"] == "xtreme" and result.config["protocol"] == "xtreme"
+
+
+def brute_force_mine(x, y, k):
+    """LASER's algorithm read literally: full similarity matrix, loops, 'max' retrieval, ratio margin."""
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    y = y / np.linalg.norm(y, axis=1, keepdims=True)
+    sim = x.astype(np.float64) @ y.astype(np.float64).T
+    kf, kb = min(k, y.shape[0]), min(k, x.shape[0])
+    fwd = [np.mean(sorted(row, reverse=True)[:kf]) for row in sim]
+    bwd = [np.mean(sorted(col, reverse=True)[:kb]) for col in sim.T]
+    pool = []
+    for i in range(sim.shape[0]):
+        best = max(np.argsort(-sim[i], kind="stable")[:kf], key=lambda j: sim[i, j] / ((fwd[i] + bwd[j]) / 2))
+        pool.append((sim[i, best] / ((fwd[i] + bwd[best]) / 2), i, best))
+    for j in range(sim.shape[1]):
+        best = max(np.argsort(-sim[:, j], kind="stable")[:kb], key=lambda i: sim[i, j] / ((fwd[i] + bwd[j]) / 2))
+        pool.append((sim[best, j] / ((fwd[best] + bwd[j]) / 2), best, j))
+    pool.sort(key=lambda c: -c[0])
+    taken_src, taken_tgt, pairs = set(), set(), []
+    for score, i, j in pool:
+        if i not in taken_src and j not in taken_tgt:
+            taken_src.add(i)
+            taken_tgt.add(j)
+            pairs.append((i, j, score))
+    return pairs
+
+
+def brute_force_f1(pairs, gold, threshold):
+    accepted = [p for p in pairs if p[2] >= threshold]
+    tp = sum((s, t) in gold for s, t, _ in accepted)
+    if not tp:
+        return 0.0
+    p, r = tp / len(accepted), tp / len(gold)
+    return 2 * p * r / (p + r)
+
+
+@pytest.mark.skipif(not SHARED_TATOEBA.is_dir(), reason="shared Tatoeba data not present")
+def test_bucc_equals_an_independent_brute_force(tmp_path):
+    from fakes import CharNgramAdapter
+
+    build_from_tatoeba(tmp_path, "fr", n_parallel=70, n_distractors=50)
+    adapter = CharNgramAdapter(128)
+    out = tmp_path / "r"
+    run_eval(EvalRequest(model="char", tasks=("bucc2018",), data_dir=tmp_path, out_dir=out, cache=False), adapter=adapter)
+    ours = TaskResult.from_disk(out / "char" / "bucc2018.json").scores["fr"]
+
+    def split_pairs(split):
+        read = lambda suffix: [l.split("\t") for l in (tmp_path / f"fr-en.{split}.{suffix}").read_text(encoding="utf-8").splitlines()]
+        src, en, gold = read("fr"), read("en"), {tuple(g) for g in read("gold")}
+        mined = brute_force_mine(adapter.encode([s for _, s in src]), adapter.encode([s for _, s in en]), 4)
+        return [(src[i][0], en[j][0], score) for i, j, score in mined], gold
+
+    dev, dev_gold = split_pairs("dev")
+    test, test_gold = split_pairs("test")
+    dev_scores = sorted({p[2] for p in dev}, reverse=True)
+    best = max(dev_scores, key=lambda t: (brute_force_f1(dev, dev_gold, t), t))
+    below = [s for s in dev_scores if s < best]
+    threshold = (best + below[0]) / 2 if below else best
+    assert ours.metrics["f1_dev"] == pytest.approx(100 * brute_force_f1(dev, dev_gold, best), abs=1e-6)
+    assert ours.metrics["threshold"] == pytest.approx(threshold, rel=1e-5)
+    assert ours.main_score == pytest.approx(100 * brute_force_f1(test, test_gold, threshold), abs=1e-6)
+    oracle = max(brute_force_f1(test, test_gold, t) for t in {p[2] for p in test})
+    assert ours.metrics["f1_oracle"] == pytest.approx(100 * oracle, abs=1e-6)
+    assert 5 < ours.main_score < 100  # a real test: neither everything nor nothing is found
