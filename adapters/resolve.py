@@ -4,13 +4,16 @@ Resolution order for `load_adapter(spec, adapter=...)`:
 
 1. `adapter` names a plugin (entry-point group `xharness.adapters`): the plugin loads `spec`.
 2. `spec` is a folder: `modules.json` -> sentence-transformers, else `config.json` ->
-   transformers; `adapter="transformers"` reads a sentence-transformers folder's raw encoder.
+   transformers, or the text tower when the config is a vision-language dual encoder (CLIP,
+   SigLIP, ...: see `multimodal`); `adapter="transformers"` reads a sentence-transformers
+   folder's raw encoder.
 3. `spec` names a plugin (with `adapter="auto"`): the plugin loads it.
 4. `spec` looks like a hub id (`owner/name`) and HF_HUB_OFFLINE is unset: the snapshot is
    downloaded (weights in one format, no ONNX/TF/Flax copies) and loaded as a folder.
 
-Decoder-only checkpoints load with mean pooling (see `transformers_adapter`); vision-language
-checkpoints are refused for now. Nothing here imports torch: listing adapters stays fast.
+Decoder-only checkpoints load with mean pooling (see `transformers_adapter`); vision-only
+checkpoints and generative vision-language models (a decoder that reads images) are refused in
+one line. Nothing here imports torch: listing adapters stays fast.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from xharness.adapters.base import Adapter
+from xharness.adapters.multimodal import dual_encoder_family, families_note
 from xharness.errors import XharnessError
 
 GROUP = "xharness.adapters"
@@ -55,6 +59,14 @@ BUILT_INS = {
             "and normalisation",
             ("max_length", "dtype", "device", "trust_remote_code"),
             "xharness.adapters.sentence_transformers_adapter:SentenceTransformersAdapter",
+        ),
+        BuiltIn(
+            "text-tower",
+            "chosen for a folder whose config.json is a vision-language dual encoder (text_config beside "
+            f"vision_config): encodes with the text tower only. Families: {families_note()}. Default: the "
+            "model's projected text features (get_text_features); --pooling/--layer pool the tower's hidden states",
+            ("pooling", "layer", "max_length", "dtype", "device", "trust_remote_code"),
+            "xharness.adapters.multimodal:TextTowerAdapter",
         ),
     )
 }
@@ -226,8 +238,6 @@ def _load_folder(path: Path, choice: str, options: dict[str, Any], *, name: str 
         from xharness.adapters.sentence_transformers_adapter import SentenceTransformersAdapter
 
         return SentenceTransformersAdapter(path, name=name, **options)
-    from xharness.adapters.transformers_adapter import TransformersAdapter
-
     encoder = path
     if not has_config and has_modules:
         # An older sentence-transformers layout keeps the encoder in a subfolder (0_Transformer/).
@@ -236,6 +246,18 @@ def _load_folder(path: Path, choice: str, options: dict[str, Any], *, name: str 
         encoder = encoder_subfolder(path) or path
     if not (encoder / "config.json").is_file():
         raise XharnessError(f"{path} has no config.json, so it is not a transformers checkpoint")
+    family = dual_encoder_family(encoder)  # refuses vision-only and generative vision-language checkpoints
+    if family is not None:
+        from xharness.adapters.multimodal import TextTowerAdapter
+
+        return TextTowerAdapter(encoder, name=name or path.resolve().name, **options)
+    if choice == "text-tower":
+        from xharness.adapters.multimodal import read_config
+
+        found = read_config(encoder).get("model_type") or "no model_type"
+        raise XharnessError(f"{path} is not a vision-language dual encoder ({found}); use --adapter transformers")
+    from xharness.adapters.transformers_adapter import TransformersAdapter
+
     return TransformersAdapter(encoder, name=name or path.resolve().name, **options)
 
 
@@ -277,7 +299,8 @@ def _download_hub(repo_id: str, *, trust_remote_code: bool) -> Path:
 
 def _canonical(name: str) -> str:
     name = str(name).strip().lower()
-    return {"sentence_transformers": "sentence-transformers", "st": "sentence-transformers"}.get(name, name)
+    aliases = {"sentence_transformers": "sentence-transformers", "st": "sentence-transformers", "text_tower": "text-tower"}
+    return aliases.get(name, name)
 
 
 def _suggest(name: str, known: list[str]) -> str:

@@ -161,7 +161,7 @@ class SentenceTransformersAdapter:
             return int(current) if isinstance(current, int) else None
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
             raise XharnessError(f"max length must be a positive integer, not {max_length!r}")
-        limit = _encoder_positions(encoder)
+        limit = _encoder_positions(encoder or self.folder)  # no Transformer module: a CLIP module at the root
         if limit is not None and max_length > limit:
             raise XharnessError(f"max length {max_length} exceeds {self.name}'s {limit} positions")
         self._model.max_seq_length = max_length
@@ -175,4 +175,19 @@ def _encoder_positions(encoder: Path | None) -> int | None:
         config = json.loads((encoder / "config.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    return positions_limit(config, str(config.get("model_type") or "")) if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        return None
+    from xharness.adapters.multimodal import classify, describe
+
+    try:
+        dual = classify(config) is not None
+    except XharnessError:
+        return None
+    if dual:  # the text tower's positions; a released config.json often leaves them to the defaults
+        from transformers import AutoConfig
+
+        try:
+            return describe(AutoConfig.from_pretrained(str(encoder), local_files_only=True)).max_positions
+        except Exception:  # an unreadable config: sentence-transformers itself will have the last word
+            return None
+    return positions_limit(config, str(config.get("model_type") or ""))

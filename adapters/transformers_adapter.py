@@ -60,7 +60,8 @@ class CheckpointInfo:
 
     Attributes:
         model_type: the config's `model_type` ("bert", "xlm-roberta", ...), "" if absent.
-        architecture: "encoder", "decoder" or "encoder-decoder".
+        architecture: "encoder", "decoder", "encoder-decoder", or "dual-encoder" (a vision-language
+            pair such as CLIP, whose text tower `multimodal.TextTowerAdapter` encodes).
         max_positions: how many tokens the position embeddings hold, None if unbounded/unknown.
     """
 
@@ -70,7 +71,7 @@ class CheckpointInfo:
 
 
 def inspect_config(folder: Path) -> CheckpointInfo:
-    """Read `folder/config.json` and classify the checkpoint; refuse what we cannot encode yet."""
+    """Read `folder/config.json` and classify the checkpoint; refuse what has no text encoder to use."""
     folder = Path(folder)
     path = folder / "config.json"
     try:
@@ -82,11 +83,11 @@ def inspect_config(folder: Path) -> CheckpointInfo:
     if not isinstance(config, dict):
         raise XharnessError(f"{path} is not a JSON object")
     model_type = str(config.get("model_type") or "")
-    if "text_config" in config and "vision_config" in config:
-        raise XharnessError(
-            f"{folder} is a vision-language checkpoint ({model_type or 'text_config beside vision_config'}); "
-            "multimodal text towers are not supported yet"
-        )
+    from xharness.adapters.multimodal import classify, describe
+
+    # Dual encoders (CLIP, SigLIP, ...) are recognised; vision-only and the like are refused here.
+    if classify(config, where=str(folder)) is not None:
+        return CheckpointInfo(model_type, "dual-encoder", describe(config).max_positions)
     architectures = [str(a) for a in config.get("architectures") or []]
     if config.get("is_encoder_decoder"):
         architecture = "encoder-decoder"
@@ -245,6 +246,11 @@ class TransformersAdapter:
         if not self.folder.is_dir():
             raise XharnessError(f"{self.folder} is not a folder")
         self.info = inspect_config(self.folder)
+        if self.info.architecture == "dual-encoder":
+            raise XharnessError(
+                f"{self.folder} is a vision-language dual encoder ({self.info.model_type}); its text tower loads "
+                "through load_adapter (the text-tower adapter), not TransformersAdapter"
+            )
         self.name = name or self.folder.resolve().name
         self._pooling = self._check_pooling(pooling)
         self._dtype = normalise_dtype(dtype)

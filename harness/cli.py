@@ -222,3 +222,9 @@ def demo_command(out_dir: Path, overwrite: bool) -> None:
     from xharness.demo import run_demo
 
     run_demo(out_dir, overwrite=overwrite, reporter=_reporter(), show=_print_outcome)
+
+
+from xharness.leaderboard.cli import compare_command, leaderboard_command  # noqa: E402
+
+main.add_command(leaderboard_command)
+main.add_command(compare_command)

@@ -5,6 +5,7 @@ Nothing here touches the network: HF_HUB_OFFLINE is set before any Hugging Face 
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +14,12 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own empty xharness cache: no test reads what another wrote, none writes to ~."""
+    monkeypatch.setenv("XHARNESS_CACHE", str(tmp_path_factory.mktemp("xharness-cache")))
 
 # A few dozen sentences in several scripts: enough for a tokenizer to learn a real vocabulary.
 SENTENCES = [
@@ -164,3 +171,145 @@ def minilm_dir() -> Path:
     from xharness.adapters.packaged import minilm_folder
 
     return minilm_folder(root=Path(tempfile.gettempdir()) / "xharness-test-models")
+
+
+# ---- vision-language dual encoders (CLIP family), text tower tiny, vision tower tinier ---------
+
+_TINY_TEXT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37)
+_TINY_VISION = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37, image_size=32, patch_size=16)
+
+
+def _clip_tokenizer():
+    """Byte-level BPE with CLIP's `</w>` word ends; the special tokens are the last two ids, as in OpenAI's."""
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import CLIPTokenizer
+
+    tok = Tokenizer(models.BPE(continuing_subword_prefix="", end_of_word_suffix="</w>"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""), behavior="removed", invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False),
+    ])
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    trainer = trainers.BpeTrainer(vocab_size=300, end_of_word_suffix="</w>", initial_alphabet=alphabet, show_progress=False)
+    tok.train_from_iterator(SENTENCES, trainer)
+    model = json.loads(tok.to_str())["model"]
+    vocab = dict(model["vocab"])
+    for char in sorted(alphabet):  # every byte can end a word: no text ever meets the unknown token
+        vocab.setdefault(char + "</w>", len(vocab))
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
+
+
+def _siglip_tokenizer():
+    """SigLIP-like: lower-cased Unigram, `</s>` appended and used as padding, 64 tokens."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    trainer = trainers.UnigramTrainer(vocab_size=300, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>", show_progress=False)
+    tok.train_from_iterator(SENTENCES, trainer)
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    tok.decoder = decoders.Metaspace()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="</s>", unk_token="<unk>", model_max_length=64)
+
+
+def save_tiny_dual_encoder(folder: Path, model_type: str, *, seed: int = 0) -> Path:
+    """A random two-tower checkpoint of `model_type` and its tokenizer, saved as a user's folder would be.
+
+    clip: CLIP BPE, 77 positions, eos_token_id 2 as OpenAI's configs say (pooled at the highest id).
+    siglip / siglip2: lower-cased Unigram padded with `</s>`, 64 positions.
+    chinese_clip: BERT WordPiece, 128 positions. altclip: XLM-R Unigram, 66 positions (64 tokens).
+    """
+    import torch
+    import transformers as tf
+
+    text = dict(_TINY_TEXT)
+    if model_type == "clip":
+        tok = _clip_tokenizer()
+        text.update(vocab_size=len(tok), max_position_embeddings=77, bos_token_id=0, eos_token_id=2, pad_token_id=1)
+        config = tf.CLIPConfig(text_config=text, vision_config=_TINY_VISION, projection_dim=16)
+        model_cls = tf.CLIPModel
+    elif model_type in ("siglip", "siglip2"):
+        tok = _siglip_tokenizer()
+        text.update(vocab_size=len(tok), max_position_embeddings=64, pad_token_id=1, eos_token_id=1, bos_token_id=1)
+        if model_type == "siglip":
+            config, model_cls = tf.SiglipConfig(text_config=text, vision_config=_TINY_VISION), tf.SiglipModel
+        else:
+            vision = dict(_TINY_VISION, num_patches=4)
+            config, model_cls = tf.Siglip2Config(text_config=text, vision_config=vision), tf.Siglip2Model
+    elif model_type == "chinese_clip":
+        tok = tf.BertTokenizerFast(tokenizer_object=_train_wordpiece(), model_max_length=512)
+        text.update(vocab_size=len(tok), max_position_embeddings=128, pad_token_id=0)
+        config = tf.ChineseCLIPConfig(text_config=text, vision_config=_TINY_VISION, projection_dim=16)
+        model_cls = tf.ChineseCLIPModel
+    elif model_type == "altclip":
+        tok = tf.XLMRobertaTokenizerFast(
+            tokenizer_object=_train_unigram(), bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
+            unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", model_max_length=512,
+        )
+        text.update(vocab_size=len(tok), max_position_embeddings=66, project_dim=24, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+        config = tf.AltCLIPConfig(text_config=text, vision_config=_TINY_VISION, projection_dim=16)
+        model_cls = tf.AltCLIPModel
+    else:
+        raise ValueError(model_type)
+    torch.manual_seed(seed)
+    model_cls(config).save_pretrained(folder, safe_serialization=True)
+    tok.save_pretrained(folder)
+    # The image side of a released folder, so loaders that build the whole processor find it.
+    processor = {"siglip": "SiglipImageProcessor", "siglip2": "Siglip2ImageProcessor", "chinese_clip": "ChineseCLIPImageProcessor"}
+    image = {"image_processor_type": processor.get(model_type, "CLIPImageProcessor"), "do_resize": True,
+             "size": {"shortest_edge": 32}, "do_center_crop": True, "crop_size": {"height": 32, "width": 32},
+             "do_normalize": True, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
+    (Path(folder) / "preprocessor_config.json").write_text(json.dumps(image, indent=2), encoding="utf-8")
+    return Path(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_dual_encoder(tmp_path_factory):
+    """`tiny_dual_encoder("clip")` -> a saved tiny checkpoint folder, built once per session per family."""
+    built: dict[str, Path] = {}
+
+    def get(model_type: str) -> Path:
+        if model_type not in built:
+            built[model_type] = save_tiny_dual_encoder(tmp_path_factory.mktemp("models") / f"tiny-{model_type}", model_type)
+        return built[model_type]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_st_dir(tiny_dual_encoder, tmp_path_factory) -> Path:
+    """A sentence-transformers folder whose one module is CLIP (the clip-ViT-B-32 layout), around the tiny CLIP."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("models") / "tiny-clip-st"
+    shutil.copytree(tiny_dual_encoder("clip"), folder)
+    (folder / "modules.json").write_text(
+        '[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.CLIPModel"}]', encoding="utf-8"
+    )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_mclip_st_dir(tiny_bert_dir, tmp_path_factory) -> Path:
+    """Multilingual CLIP as sentence-transformers distils it: a text encoder, mean pooling, a Dense to CLIP's width."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+        from sentence_transformers.base.modules import Dense
+    except ImportError:
+        from sentence_transformers.models import Dense, Pooling, Transformer
+
+    folder = tmp_path_factory.mktemp("models") / "tiny-mclip-st"
+    torch.manual_seed(2)
+    dense = Dense(32, 16, bias=False, activation_function=torch.nn.Identity())
+    model = SentenceTransformer(modules=[Transformer(str(tiny_bert_dir), max_seq_length=64), Pooling(32, "mean"), dense], device="cpu")
+    model.save(str(folder))
+    return folder
