@@ -169,3 +169,25 @@ def test_finished_task_with_missing_languages_is_run(data_dir, tmp_path):
     more = run_eval(EvalRequest(**base, languages=("de", "fr")), adapter=CountingAdapter())
     assert set(more.results[0].scores) == {"de", "fr"}
     assert json.loads(more.paths[0].read_text())["task"]["languages"] == ["de", "fr"]
+
+
+def _eval_in_process(data_dir, out_dir, cache_dir):
+    run_eval(
+        EvalRequest(model="m", data_dir=data_dir, out_dir=out_dir, languages=("de", "fr"), overwrite=True, cache_dir=cache_dir),
+        adapter=CountingAdapter(),
+    )
+
+
+def test_two_processes_write_one_results_folder(data_dir, tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_eval_in_process, args=(data_dir, tmp_path / "r", tmp_path / "c")) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    result = TaskResult.from_disk(tmp_path / "r" / "m" / "tatoeba.json")
+    assert set(result.scores) == {"de", "fr"}
+    assert set(load_items(tmp_path / "r" / "m" / "tatoeba.json")) == {"de", "fr"}
+    leftovers = [p.name for p in (tmp_path / "r" / "m").iterdir()]
+    assert sorted(leftovers) == ["tatoeba.items.json", "tatoeba.json"]  # no temp files, no partials
