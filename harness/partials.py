@@ -26,14 +26,20 @@ class PartialStore:
         return digest({"model": model_fingerprint, "config": dict(config), "data": data_fingerprint})
 
     def save(self, lang: str, outcome: LanguageOutcome, *, model_fingerprint: str, config: Mapping[str, Any], data_fingerprint: str) -> None:
-        atomic_write_json(
-            self.folder / f"{lang}.json",
-            {
-                "key": self._key(model_fingerprint, config, data_fingerprint),
-                "score": outcome.score.to_dict(),
-                "items": dict(outcome.items),
-            },
-        )
+        payload = {
+            "key": self._key(model_fingerprint, config, data_fingerprint),
+            "score": outcome.score.to_dict(),
+            "items": dict(outcome.items),
+        }
+        # Another run finishing the same task may remove the folder between our temp write and
+        # rename; write again into a fresh folder. A partial is only a shortcut, never the result.
+        for attempt in range(3):
+            try:
+                atomic_write_json(self.folder / f"{lang}.json", payload)
+                return
+            except FileNotFoundError:
+                if attempt == 2:
+                    return
 
     def load(self, lang: str, *, model_fingerprint: str, config: Mapping[str, Any], data_fingerprint: str) -> LanguageOutcome | None:
         """The kept outcome for `lang` if it was computed under the same model, data and config."""

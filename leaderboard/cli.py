@@ -1,0 +1,114 @@
+"""The `xharness leaderboard` and `xharness compare` commands (registered on the main group)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from xharness.errors import XharnessError
+
+FORMAT_CHOICES = ("md", "html", "csv", "json")
+
+
+def build(
+    results_dir: Path,
+    *,
+    languages=(),
+    tasks=(),
+    skip_invalid: bool = False,
+    references: bool = True,
+    references_file: Path | None = None,
+    title: str = "xharness leaderboard",
+    timestamp: bool = False,
+    exclude=(),
+    warn=None,
+):
+    """Collect, validate and tabulate a results folder (what the command does before rendering)."""
+    from xharness.leaderboard.collect import collect
+    from xharness.leaderboard.references import load_references
+    from xharness.leaderboard.tables import build_leaderboard
+
+    collection = collect(results_dir, skip_invalid=skip_invalid, exclude=exclude)
+    for skipped in collection.skipped:
+        if warn is not None:
+            warn(f"skipped invalid result file: {skipped.reason}")
+    refs = load_references(references_file) if references else []
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if timestamp else None
+    return build_leaderboard(
+        collection.entries,
+        languages=languages,
+        tasks=tasks,
+        references=refs,
+        title=title,
+        skipped=[(s.source, s.reason) for s in collection.skipped],
+        generated=generated,
+    )
+
+
+def _warn(message: str) -> None:
+    click.echo(f"xharness: warning: {message}", err=True)
+
+
+@click.command("leaderboard")
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
+              help="Folder to write leaderboard.<format> into (default: print one format to stdout).")
+@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(FORMAT_CHOICES),
+              help="Output format (repeatable). Default: md on stdout; all four with -o.")
+@click.option("-l", "--lang", "languages", multiple=True, help="Only this language (repeatable).")
+@click.option("-t", "--task", "tasks", multiple=True, help="Only this task (repeatable).")
+@click.option("--skip-invalid", is_flag=True, help="Leave out invalid result files with a warning instead of stopping.")
+@click.option("--references/--no-references", default=True, show_default=True,
+              help="Show the published reference rows (numbers reported in papers, not run here).")
+@click.option("--references-file", type=click.Path(path_type=Path), help="Reference rows from this JSON file instead of the packaged ones.")
+@click.option("--title", default="xharness leaderboard", show_default=True)
+@click.option("--timestamp", is_flag=True, help="Write the generation time into the outputs (off by default: regenerating gives identical bytes).")
+def leaderboard_command(results_dir, out_dir, formats, languages, tasks, skip_invalid, references, references_file, title, timestamp) -> None:
+    """Per-task model x language tables and an overview from every result file under RESULTS_DIR."""
+    from xharness.leaderboard.render import render, write_leaderboard
+
+    formats = tuple(dict.fromkeys(formats))
+    if out_dir is None and len(formats) > 1:
+        raise XharnessError("several formats need -o/--out (a folder to write them into)")
+    board = build(
+        results_dir, languages=languages, tasks=tasks, skip_invalid=skip_invalid, references=references,
+        references_file=references_file, title=title, timestamp=timestamp,
+        exclude=[out_dir] if out_dir is not None else [], warn=_warn,
+    )
+    if out_dir is None:
+        click.echo(render(board, formats[0] if formats else "md"), nl=False)
+        return
+    if out_dir.exists() and not out_dir.is_dir():
+        raise XharnessError(f"{out_dir}: -o must be a folder")
+    for path in write_leaderboard(board, out_dir, formats or FORMAT_CHOICES):
+        click.echo(f"written: {path}", err=True)
+
+
+@click.command("compare")
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
+@click.option("-o", "--out", "out_file", type=click.Path(path_type=Path), help="Write to this file instead of stdout.")
+@click.option("-t", "--task", "tasks", multiple=True, help="Only this task (repeatable; folders only).")
+@click.option("-l", "--lang", "languages", multiple=True, help="Only this language (repeatable).")
+@click.option("--resamples", type=click.IntRange(min=1), default=10_000, show_default=True, help="Bootstrap resamples.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (fixed: the same inputs give the same intervals).")
+@click.option("--confidence", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=0.95, show_default=True)
+def compare_command(a, b, fmt, out_file, tasks, languages, resamples, seed, confidence) -> None:
+    """Per task and language: the scores of A and B, B - A, and a paired bootstrap interval.
+
+    A and B are two result files of one task, or two model folders (results/<model>/).
+    """
+    from xharness.fileio import atomic_write_text
+    from xharness.leaderboard.compare import compare
+    from xharness.leaderboard.render_compare import RENDERERS
+
+    comparison = compare(a, b, n_resamples=resamples, seed=seed, confidence=confidence, tasks=tasks, languages=languages)
+    text = RENDERERS[fmt](comparison)
+    if out_file is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_text(out_file, text)
+        click.echo(f"written: {out_file}", err=True)

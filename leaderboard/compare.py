@@ -1,0 +1,396 @@
+"""Comparing two runs item by item: per task and language, both scores, the difference and its
+paired bootstrap interval.
+
+A and B are two result files of one task, or two model folders (every task both hold). Two
+runs are compared only when they measured the same thing on the same items: the same task
+version, split, main metric and protocol, and per language the same data fingerprint;
+anything else is refused with one line. What is resampled depends on the main metric:
+
+- `accuracy` (Tatoeba, classification): the per-item `correct` outcomes (an item's share of
+  probe seeds when `correct` holds one list per item);
+- `f1` (BUCC): the gold pairs together with every candidate either run accepted, each unit
+  scored as a true positive, false positive or false negative (see `bootstrap`); gold pairs
+  that neither run even mined count as false negatives for both.
+
+Before resampling, the statistic is recomputed from the per-item outcomes and must equal the
+file's `main_score`; a language whose outcomes cannot reproduce it (or that has none) gets
+its scores and difference but no interval, with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Sequence
+
+import numpy as np
+
+from xharness.errors import XharnessError
+from xharness.leaderboard.bootstrap import percentile_interval, resampled_deltas, statistic
+from xharness.results import ITEMS_SUFFIX, TaskResult, load_items
+
+# How close the statistic recomputed from items must be to the file's main_score (x100 units).
+REPRODUCE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Row:
+    """One language (or the task average, `language='avg'`) of one task."""
+
+    task: str
+    language: str
+    n: int | None
+    score_a: float | None
+    score_b: float | None
+    delta: float | None
+    low: float | None = None
+    high: float | None = None
+    note: str | None = None
+
+    @property
+    def significant(self) -> bool:
+        return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task, "language": self.language, "n": self.n, "score_a": self.score_a,
+            "score_b": self.score_b, "delta": self.delta, "low": self.low, "high": self.high,
+            "significant": self.significant, "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class TaskComparison:
+    task: str
+    main_metric: str
+    unit: str
+    rows: tuple[Row, ...]
+    average: Row | None
+    only_a: tuple[str, ...] = ()
+    only_b: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    model_a: str
+    model_b: str
+    source_a: str
+    source_b: str
+    tasks: tuple[TaskComparison, ...]
+    n_resamples: int
+    seed: int
+    confidence: float
+    tasks_only_a: tuple[str, ...] = ()
+    tasks_only_b: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# -- finding the pairs ------------------------------------------------------------------------
+
+
+def _result_files(folder: Path) -> dict[str, Path]:
+    files = {}
+    for path in sorted(folder.glob("*.json")):
+        if path.name.endswith(ITEMS_SUFFIX) or path.name.startswith("."):
+            continue
+        files[path.name[: -len(".json")]] = path
+    return files
+
+
+def resolve_pairs(a: Path, b: Path) -> tuple[list[tuple[Path, Path]], list[str], list[str]]:
+    """(pairs of result files to compare, tasks only in A, tasks only in B)."""
+    a, b = Path(a), Path(b)
+    for path in (a, b):
+        if not path.exists():
+            raise XharnessError(f"{path}: not found (give two result files or two model folders)")
+    if a.is_file() != b.is_file():
+        raise XharnessError(f"{a} and {b}: give two result files or two model folders, not one of each")
+    if a.is_file():
+        if a.name.endswith(ITEMS_SUFFIX) or b.name.endswith(ITEMS_SUFFIX):
+            raise XharnessError("give the result files (<task>.json), not their per-item sidecars (<task>.items.json)")
+        return [(a, b)], [], []
+    files_a, files_b = _result_files(a), _result_files(b)
+    if not files_a:
+        raise XharnessError(f"{a}: no result files (<task>.json) in this folder")
+    if not files_b:
+        raise XharnessError(f"{b}: no result files (<task>.json) in this folder")
+    common = sorted(set(files_a) & set(files_b))
+    if not common:
+        raise XharnessError(
+            f"{a} and {b} have no task in common ({', '.join(sorted(files_a))} vs {', '.join(sorted(files_b))})"
+        )
+    return (
+        [(files_a[t], files_b[t]) for t in common],
+        sorted(set(files_a) - set(files_b)),
+        sorted(set(files_b) - set(files_a)),
+    )
+
+
+# -- checking that two runs are comparable ----------------------------------------------------
+
+
+def _short(fingerprint: object) -> str:
+    return str(fingerprint)[:12]
+
+
+def check_comparable(a: TaskResult, b: TaskResult) -> None:
+    """Raise XharnessError (one line) unless A and B measured the same task the same way."""
+    task = a.task["name"]
+    if a.task["name"] != b.task["name"]:
+        raise XharnessError(f"cannot compare different tasks: {a.task['name']} vs {b.task['name']}")
+    for key in ("version", "split", "main_metric"):
+        if a.task.get(key) != b.task.get(key):
+            raise XharnessError(f"{task}: the runs differ in task {key} ({a.task.get(key)} vs {b.task.get(key)}); refusing to compare")
+    pa, pb = a.task.get("protocol") or {}, b.task.get("protocol") or {}
+    if pa != pb:
+        if isinstance(pa, dict) and isinstance(pb, dict):
+            first = next(k for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k))
+            where = f"protocol.{first}"
+        else:
+            where = "protocol"
+        raise XharnessError(f"{task}: the runs used different protocols ({where} differs); refusing to compare")
+
+
+def _language_fingerprint(result: TaskResult, lang: str) -> str | None:
+    files = result.task.get("data_files")
+    if isinstance(files, dict) and isinstance(files.get(lang), dict):
+        value = files[lang].get("sha256")
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def check_same_data(a: TaskResult, b: TaskResult, lang: str) -> None:
+    task = a.task["name"]
+    fa, fb = _language_fingerprint(a, lang), _language_fingerprint(b, lang)
+    if fa is None or fb is None:
+        # Fall back to the whole-run fingerprint (it covers every language the run had).
+        fa, fb = a.task.get("data_fingerprint"), b.task.get("data_fingerprint")
+        if fa is None or fb is None:
+            raise XharnessError(f"{task}/{lang}: a result has no data fingerprint; cannot tell whether both runs used the same items")
+    if fa != fb:
+        raise XharnessError(
+            f"{task}/{lang}: the runs used different data (fingerprint {_short(fa)} vs {_short(fb)}: other files or --limit); "
+            "a paired comparison needs the same items"
+        )
+
+
+# -- per-item outcomes -> bootstrap units ------------------------------------------------------
+
+
+class NoUnits(Exception):
+    """A language's per-item outcomes cannot carry a bootstrap (the message says why)."""
+
+
+def _mean_units(items: dict, main_score: float) -> np.ndarray:
+    correct = items.get("correct")
+    if not isinstance(correct, list) or not correct:
+        raise NoUnits("no per-item 'correct' outcomes")
+    try:
+        if all(isinstance(x, list) for x in correct):
+            values = np.array([float(np.mean(np.asarray(x, dtype=np.float64))) if x else math.nan for x in correct])
+        else:
+            values = np.asarray(correct, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NoUnits("per-item 'correct' outcomes are not numbers") from None
+    if values.ndim != 1 or not np.isfinite(values).all() or ((values < 0) | (values > 1)).any():
+        raise NoUnits("per-item 'correct' outcomes must be 0/1 (or per-seed 0/1 lists)")
+    recomputed = statistic(values, metric="mean")
+    if abs(recomputed - main_score) > REPRODUCE_TOLERANCE * max(1.0, abs(main_score)):
+        raise NoUnits(f"per-item outcomes give {recomputed:.4f}, not the file's main_score {main_score:.4f}")
+    return values
+
+
+def _pairs(items: dict) -> dict[tuple[str, str], tuple[int, int]]:
+    """(src_id, tgt_id) -> (is_gold, accepted) of one run's candidates."""
+    needed = ("src_id", "tgt_id", "correct", "accepted")
+    if not all(isinstance(items.get(k), list) for k in needed):
+        missing = [k for k in needed if not isinstance(items.get(k), list)]
+        raise NoUnits(f"no per-candidate {', '.join(repr(k) for k in missing)} (a BUCC split without gold has no F1 to compare)")
+    columns = [items[k] for k in needed]
+    if len({len(c) for c in columns}) != 1:
+        raise NoUnits("per-candidate lists have different lengths")
+    pairs: dict[tuple[str, str], tuple[int, int]] = {}
+    for s, t, gold, accepted in zip(*columns):
+        if gold not in (0, 1) or accepted not in (0, 1):
+            raise NoUnits("per-candidate 'correct'/'accepted' must be 0/1")
+        key = (str(s), str(t))
+        old = pairs.get(key)
+        if old is not None and old[0] != gold:
+            raise NoUnits(f"candidate {key} is both gold and not gold")
+        pairs[key] = (int(gold), int(accepted) | (old[1] if old else 0))
+    return pairs
+
+
+def _f1_units(items_a: dict, items_b: dict, n_gold: int, score_a: float, score_b: float) -> tuple[np.ndarray, np.ndarray]:
+    pa, pb = _pairs(items_a), _pairs(items_b)
+    rows_a, rows_b = [], []
+    for key in sorted(set(pa) | set(pb)):
+        ga, aa = pa.get(key, (None, 0))
+        gb, ab = pb.get(key, (None, 0))
+        if ga is not None and gb is not None and ga != gb:
+            raise NoUnits(f"candidate {key} is gold in one run and not in the other (different gold?)")
+        gold = ga if ga is not None else gb
+        if not (gold or aa or ab):
+            continue  # neither gold nor accepted by either run: cannot change F1
+        rows_a.append((gold, aa))
+        rows_b.append((gold, ab))
+    seen_gold = sum(1 for r in rows_a if r[0])
+    unmined = n_gold - seen_gold
+    if unmined < 0:
+        raise NoUnits(f"more gold candidates ({seen_gold}) than gold pairs ({n_gold})")
+    rows_a += [(1, 0)] * unmined
+    rows_b += [(1, 0)] * unmined
+    if not rows_a:
+        raise NoUnits("no gold pairs and nothing accepted")
+    a, b = np.asarray(rows_a, dtype=np.float64), np.asarray(rows_b, dtype=np.float64)
+    for units, main, side in ((a, score_a, "A"), (b, score_b, "B")):
+        recomputed = statistic(units, metric="f1")
+        if abs(recomputed - main) > REPRODUCE_TOLERANCE * max(1.0, abs(main)):
+            raise NoUnits(f"run {side}'s candidates give F1 {recomputed:.4f}, not the file's main_score {main:.4f}")
+    return a, b
+
+
+UNITS = {
+    "accuracy": "items (per-item correctness; per-seed lists averaged per item)",
+    "f1": "gold pairs and every candidate either run accepted (F1 over resampled pairs)",
+}
+
+
+def bootstrap_units(task: str, main_metric: str, lang: str, a: TaskResult, items_a: dict, b: TaskResult, items_b: dict):
+    """(metric, units_a, units_b) for `paired_bootstrap`; raises NoUnits with the reason."""
+    score_a, score_b = a.scores[lang].main_score, b.scores[lang].main_score
+    if not isinstance(items_a, dict) or not isinstance(items_b, dict):
+        raise NoUnits("no per-item outcomes for this language")
+    if main_metric == "accuracy":
+        units_a, units_b = _mean_units(items_a, score_a), _mean_units(items_b, score_b)
+        if units_a.shape != units_b.shape:
+            raise NoUnits(f"the runs have different item counts ({units_a.size} vs {units_b.size})")
+        return "mean", units_a, units_b
+    if main_metric == "f1":
+        n_gold = a.scores[lang].metrics.get("n_gold")
+        if n_gold is None or n_gold != b.scores[lang].metrics.get("n_gold"):
+            raise NoUnits("the runs do not record the same gold pair count (n_gold)")
+        units_a, units_b = _f1_units(items_a, items_b, int(n_gold), score_a, score_b)
+        return "f1", units_a, units_b
+    raise NoUnits(f"no paired bootstrap is defined for main metric '{main_metric}'")
+
+
+# -- the comparison ---------------------------------------------------------------------------
+
+
+def language_seed(seed: int, task: str, lang: str) -> list[int]:
+    """A stable, distinct random stream per (task, language), so languages resample independently."""
+    return [seed, zlib.crc32(f"{task}\0{lang}".encode("utf-8"))]
+
+
+def _load_items(path: Path) -> dict[str, Any] | None:
+    try:
+        return load_items(path)
+    except XharnessError:
+        return None
+
+
+def compare_pair(
+    path_a: Path,
+    path_b: Path,
+    *,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    languages: Sequence[str] = (),
+) -> tuple[TaskComparison, TaskResult, TaskResult]:
+    a, b = TaskResult.from_disk(path_a), TaskResult.from_disk(path_b)
+    check_comparable(a, b)
+    task, metric = a.task["name"], a.main_metric
+    shared = sorted(set(a.scores) & set(b.scores))
+    if languages:
+        shared = [lang for lang in shared if lang in languages]
+    for lang in shared:
+        check_same_data(a, b, lang)
+    items_a, items_b = _load_items(path_a), _load_items(path_b)
+    rows, replicates = [], []
+    for lang in shared:
+        sa, sb = a.scores[lang].main_score, b.scores[lang].main_score
+        try:
+            if items_a is None or items_b is None:
+                raise NoUnits("per-item file missing or unreadable (" + (f"{path_a.name}" if items_a is None else f"{path_b.name}") + ")")
+            kind, units_a, units_b = bootstrap_units(task, metric, lang, a, items_a.get(lang), b, items_b.get(lang))
+        except NoUnits as why:
+            rows.append(Row(task, lang, a.scores[lang].n, sa, sb, sb - sa, note=f"no interval: {why}"))
+            continue
+        deltas = resampled_deltas(units_a, units_b, n_resamples=n_resamples, seed=language_seed(seed, task, lang), metric=kind)
+        low, high = percentile_interval(deltas, confidence=confidence)
+        rows.append(Row(task, lang, int(units_a.shape[0]) if kind == "mean" else a.scores[lang].n, sa, sb, sb - sa, low, high))
+        replicates.append(deltas)
+    average = None
+    if len(shared) > 1:
+        mean_a = sum(r.score_a for r in rows) / len(rows)
+        mean_b = sum(r.score_b for r in rows) / len(rows)
+        if len(replicates) == len(rows):
+            # Languages are independent samples: average their replicates index by index.
+            low, high = percentile_interval(np.mean(np.stack(replicates), axis=0), confidence=confidence)
+            average = Row(task, "avg", None, mean_a, mean_b, mean_b - mean_a, low, high)
+        else:
+            average = Row(task, "avg", None, mean_a, mean_b, mean_b - mean_a, note="no interval: some languages have none")
+    comparison = TaskComparison(
+        task=task,
+        main_metric=metric,
+        unit=UNITS.get(metric, "none"),
+        rows=tuple(rows),
+        average=average,
+        only_a=tuple(sorted(set(a.scores) - set(b.scores))),
+        only_b=tuple(sorted(set(b.scores) - set(a.scores))),
+    )
+    return comparison, a, b
+
+
+def _display(path: Path) -> str:
+    return PurePosixPath(Path(path)).as_posix()
+
+
+def compare(
+    a: Path,
+    b: Path,
+    *,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    tasks: Sequence[str] = (),
+    languages: Sequence[str] = (),
+) -> Comparison:
+    """Compare two result files or two model folders (see the module docstring)."""
+    if n_resamples < 1:
+        raise XharnessError(f"--resamples must be at least 1, got {n_resamples}")
+    if not 0 < confidence < 1:
+        raise XharnessError(f"--confidence must be between 0 and 1, got {confidence}")
+    pairs, only_a, only_b = resolve_pairs(a, b)
+    if tasks:
+        wanted = set(tasks)
+        pairs = [(pa, pb) for pa, pb in pairs if pa.name[: -len(".json")] in wanted]
+        if not pairs:
+            raise XharnessError(f"none of the tasks {', '.join(tasks)} is in both A and B")
+    comparisons, names_a, names_b = [], [], []
+    for pa, pb in pairs:
+        comparison, ra, rb = compare_pair(pa, pb, n_resamples=n_resamples, seed=seed, confidence=confidence, languages=languages)
+        if not comparison.rows:
+            continue
+        comparisons.append(comparison)
+        names_a.append(ra.model["name"])
+        names_b.append(rb.model["name"])
+    if not comparisons:
+        raise XharnessError("no language is in both runs" + (f" among {', '.join(languages)}" if languages else ""))
+    return Comparison(
+        model_a=names_a[0],
+        model_b=names_b[0],
+        source_a=_display(a),
+        source_b=_display(b),
+        tasks=tuple(comparisons),
+        n_resamples=n_resamples,
+        seed=seed,
+        confidence=confidence,
+        tasks_only_a=tuple(only_a),
+        tasks_only_b=tuple(only_b),
+    )

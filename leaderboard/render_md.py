@@ -1,0 +1,128 @@
+"""The leaderboard as Markdown (GitHub-flavoured tables), for a README.
+
+Every string that comes from a result file is escaped: table pipes, Markdown emphasis and
+link syntax, and HTML (`<` and `&` become entities), so a model named
+`<script>alert(1)</script>` renders as that text.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from xharness.leaderboard.tables import Leaderboard, TaskTable
+
+DASH = "–"
+_MD_SPECIAL = "\\`*_[]#|!~"
+
+
+def md_text(value: object) -> str:
+    """Inline Markdown-safe text: HTML entities for & < >, backslash escapes for Markdown syntax, one line."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
+
+
+def score(value: float | None) -> str:
+    return DASH if value is None else f"{value:.2f}"
+
+
+def reported(value: float) -> str:
+    """A reported number as papers print them (83.7, 95.0): no decimals invented beyond the one given."""
+    return str(float(value))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, left: int, right: Sequence[int] | None = None) -> list[str]:
+    """A GFM table: columns before `left` left-aligned, the rest right-aligned (or only those in `right`)."""
+    align = [
+        "---:" if (i in right if right is not None else i >= left) else "---" for i in range(len(headers))
+    ]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _rank(rank: int | None) -> str:
+    return DASH if rank is None else str(rank)
+
+
+def overview_lines(board: Leaderboard) -> list[str]:
+    overview = board.overview
+    headers = ["rank", "model", *(md_text(t) for t in overview.tasks), "average"]
+    rows = []
+    for row in overview.rows:
+        cells = [_rank(row.rank), md_text(row.model)]
+        for task in overview.tasks:
+            value = row.averages[task]
+            cell = score(value)
+            if value is not None and not row.task_complete[task]:
+                table = next(t for t in board.tasks if t.task == task)
+                n = next(r.n_languages for r in table.rows if r.model == row.model)
+                cell += f" ({n}/{len(table.languages)})"
+            cells.append(cell)
+        cells.append(score(row.average))
+        rows.append(cells)
+    lines = ["## Overview", ""]
+    lines += _table(headers, rows, left=2)
+    lines += [
+        "",
+        "Each task column is the task average; *average* is the unweighted mean of the task averages, "
+        "given only for models that have every task and every language (the others are listed unranked).",
+    ]
+    incomplete = [r for r in overview.rows if not r.complete]
+    if incomplete:
+        lines.append("")
+        lines.append("Incomplete: " + "; ".join(f"{md_text(r.model)} ({md_text(', '.join(r.missing))})" for r in incomplete) + ".")
+    return lines
+
+
+def task_lines(table: TaskTable) -> list[str]:
+    n = len(table.languages)
+    lines = [f"## {md_text(table.task)} ({md_text(table.main_metric)})", ""]
+    lines.append(f"{n} language{'s' if n != 1 else ''}; *avg* is the unweighted mean over them, *langs* how many each model has.")
+    lines.append("")
+    headers = ["rank", "model", "avg", "langs", *(md_text(lang) for lang in table.languages)]
+    rows = []
+    for row in table.rows:
+        rows.append(
+            [_rank(row.rank), md_text(row.model), score(row.average), f"{row.n_languages}/{n}",
+             *(score(row.scores[lang]) for lang in table.languages)]
+        )
+    lines += _table(headers, rows, left=2)
+    if table.references:
+        lines += ["", "Reported in papers, not run here (the papers' data and protocols; not ranked):", ""]
+        ref_rows = [
+            [f"*{md_text(ref.model)}* (reported)", md_text(ref.scope), reported(ref.value), md_text(ref.source), md_text(ref.protocol)]
+            for ref in table.references
+        ]
+        lines += _table(["model", "language", md_text(table.main_metric), "source", "protocol"], ref_rows, left=2, right=[2])
+    for note in table.notes:
+        lines += ["", f"Note: {md_text(note)}."]
+    return lines
+
+
+def render_markdown(board: Leaderboard) -> str:
+    lines = [f"# {md_text(board.title)}", ""]
+    lines.append(
+        "Main score of each task per language, from xharness result files. A task's average is the "
+        "unweighted mean over its languages (XTREME's convention); models are ranked by it."
+    )
+    filters = []
+    if board.task_filter:
+        filters.append("tasks " + ", ".join(md_text(t) for t in board.task_filter))
+    if board.language_filter:
+        filters.append("languages " + ", ".join(md_text(lang) for lang in board.language_filter))
+    if filters:
+        lines += ["", "Filtered to " + "; ".join(filters) + "."]
+    if board.generated:
+        lines += ["", f"Generated {md_text(board.generated)}."]
+    lines.append("")
+    lines += overview_lines(board)
+    for table in board.tasks:
+        lines.append("")
+        lines += task_lines(table)
+    lines += ["", "## Sources", ""]
+    lines += [f"- {md_text(source)}" for source in board.sources]
+    if board.skipped:
+        lines += ["", "Skipped (invalid):", ""]
+        lines += [f"- {md_text(source)}: {md_text(reason)}" for source, reason in board.skipped]
+    return "\n".join(lines) + "\n"
