@@ -224,6 +224,7 @@ def save_tiny_dual_encoder(folder: Path, model_type: str, *, seed: int = 0) -> P
     clip: CLIP BPE, 77 positions, eos_token_id 2 as OpenAI's configs say (pooled at the highest id).
     siglip / siglip2: lower-cased Unigram padded with `</s>`, 64 positions.
     chinese_clip: BERT WordPiece, 128 positions. altclip: XLM-R Unigram, 66 positions (64 tokens).
+    metaclip_2: XLM-R Unigram, 77 positions. vision-text-dual-encoder: XLM-R (66 positions) beside a ViT.
     """
     import torch
     import transformers as tf
@@ -255,6 +256,20 @@ def save_tiny_dual_encoder(folder: Path, model_type: str, *, seed: int = 0) -> P
         text.update(vocab_size=len(tok), max_position_embeddings=66, project_dim=24, pad_token_id=1, bos_token_id=0, eos_token_id=2)
         config = tf.AltCLIPConfig(text_config=text, vision_config=_TINY_VISION, projection_dim=16)
         model_cls = tf.AltCLIPModel
+    elif model_type in ("metaclip_2", "vision-text-dual-encoder"):
+        tok = tf.XLMRobertaTokenizerFast(
+            tokenizer_object=_train_unigram(), bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
+            unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", model_max_length=512,
+        )
+        if model_type == "metaclip_2":  # a CLIP-style causal tower with a multilingual vocabulary
+            text.update(vocab_size=len(tok), max_position_embeddings=77, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+            config = tf.MetaClip2Config(text_config=text, vision_config=_TINY_VISION, projection_dim=16)
+            model_cls = tf.MetaClip2Model
+        else:  # a user's own pairing: an XLM-R text encoder and a ViT
+            text_config = tf.XLMRobertaConfig(**text, vocab_size=len(tok), max_position_embeddings=66, pad_token_id=1)
+            vision_config = tf.ViTConfig(**_TINY_VISION)
+            config = tf.VisionTextDualEncoderConfig.from_vision_text_configs(vision_config, text_config, projection_dim=16)
+            model_cls = tf.VisionTextDualEncoderModel
     else:
         raise ValueError(model_type)
     torch.manual_seed(seed)

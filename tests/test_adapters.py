@@ -131,10 +131,15 @@ def test_hub_snapshot_fetches_one_weight_format(monkeypatch, tmp_path):
     assert "2_Dense/pytorch_model.bin" not in ignored  # its only copy
 
 
-def test_vision_language_config_is_refused_in_one_line(tmp_path):
-    config = {"model_type": "clip", "text_config": {"hidden_size": 32}, "vision_config": {"hidden_size": 32}}
+def test_vision_language_config_is_recognised_as_a_dual_encoder(tmp_path):
+    from xharness.adapters.transformers_adapter import inspect_config
+
+    tower = {"hidden_size": 32, "num_attention_heads": 2}
+    config = {"model_type": "clip", "text_config": tower, "vision_config": tower}
     (tmp_path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(XharnessError, match="multimodal text towers are not supported yet") as info:
+    assert inspect_config(tmp_path).architecture == "dual-encoder"
+    # It goes to the text-tower adapter (tests/test_multimodal.py), which wants the rest of the folder.
+    with pytest.raises(XharnessError, match="has no tokenizer") as info:
         load_adapter(tmp_path)
     assert "\n" not in str(info.value)
 
