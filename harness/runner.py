@@ -140,6 +140,27 @@ def _existing_covers(target: Path, task: Task, languages: Sequence[str]) -> bool
     return all(lang in existing.scores for lang in wanted)
 
 
+def _adapter_for(request: EvalRequest) -> Adapter:
+    """The model: loaded now, or lazily (only on a cache miss) when its description was kept before."""
+    from xharness.adapters import load_adapter
+    from xharness.lazy import LazyAdapter, description_key, recall, remember
+
+    options = request.adapter_options()
+
+    def load() -> Adapter:
+        return load_adapter(request.model, adapter=request.adapter, **options)
+
+    key = description_key(request.model, adapter=request.adapter, options=options) if request.cache else None
+    if key is None or request.layer_sweep:
+        return load()
+    kept = recall(key)
+    if kept is not None:
+        return LazyAdapter(kept, load)
+    adapter = load()
+    remember(key, adapter)
+    return adapter
+
+
 def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter: Adapter | None = None) -> EvalOutcome:
     """Run every requested task on one model and write one result file per task.
 
@@ -166,9 +187,7 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
 
     load_started = time.perf_counter()
     if adapter is None:
-        from xharness.adapters import load_adapter
-
-        adapter = load_adapter(request.model, adapter=request.adapter, **request.adapter_options())
+        adapter = _adapter_for(request)
     load_seconds = time.perf_counter() - load_started
     record = model_record(adapter, spec=request.model, name=request.name)
     record["slug"] = slug
@@ -196,6 +215,7 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
         result.timing = {"load_model": round(load_seconds, 4), "load_data": round(data_seconds, 4), **result.timing}
         result.run = {
             **embedder.stats.as_dict(),
+            "model_loaded": getattr(adapter, "loaded", True),
             "cache": "off" if cache is None else str(cache.folder),
             "reused_languages": sorted(finished),
         }
