@@ -20,7 +20,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from xharness.adapters.base import check_embeddings, digest, folder_fingerprint
+from xharness.adapters.batching import length_sorted_batches
 from xharness.adapters.transformers_adapter import (
+    check_max_tokens,
     DEFAULT_MAX_LENGTH_CAP,
     POOLINGS,
     check_dtype_device,
@@ -279,6 +281,7 @@ class TextTowerAdapter:
         device: str | None = None,
         trust_remote_code: bool = False,
         name: str | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         self.folder = Path(folder)
         if not self.folder.is_dir():
@@ -298,6 +301,7 @@ class TextTowerAdapter:
         check_dtype_device(self._dtype, self._device)
         if self._device == "cpu":
             limit_cpu_threads()
+        self.max_tokens = check_max_tokens(max_tokens)
         # Config and tokenizer first: a bad option is refused before the weights load.
         self._config = self._load_config()
         self.tower = describe(self._config)
@@ -356,6 +360,7 @@ class TextTowerAdapter:
             "dtype": self._dtype,
             "device": self._device,
             "trust_remote_code": self._trust_remote_code,
+            "max_tokens": self.max_tokens,
         }
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
@@ -555,8 +560,10 @@ class TextTowerAdapter:
         self._encoded += len(rows)
         self._truncated += sum(flag for _, flag in rows)
         lengths = np.array([ids.size for ids, _ in rows])
-        order = np.argsort(-lengths, kind="stable")  # longest first: little padding, early out-of-memory
         fixed = self.family.padding == "max_length"
+        # Longest first: little padding, early out-of-memory; fixed padding makes every row max_length wide.
+        widths = np.full_like(lengths, self.max_length) if fixed else lengths
+        batches = length_sorted_batches(widths, batch_size=batch_size, max_tokens=self.max_tokens)
         left = fixed and getattr(self._tokenizer, "padding_side", "right") == "left"
         pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
         project = getattr(self._model, "get_text_features", self._model)
@@ -564,8 +571,7 @@ class TextTowerAdapter:
         for part in filter(None, self.family.tower.split(".")):
             tower = getattr(tower, part)
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                batch = order[start : start + batch_size]
+            for batch in batches:
                 span = self.max_length if fixed else int(lengths[batch].max())
                 input_ids = torch.full((len(batch), span), pad_id, dtype=torch.long)
                 real = torch.zeros((len(batch), span), dtype=torch.long)

@@ -93,6 +93,7 @@ def load_adapter(
     dtype: str | None = None,
     device: str | None = None,
     trust_remote_code: bool = False,
+    max_tokens: int | None = None,
 ) -> Adapter:
     """Resolve `spec` to a loaded adapter.
 
@@ -117,6 +118,7 @@ def load_adapter(
         "dtype": dtype,
         "device": device,
         "trust_remote_code": trust_remote_code,
+        "max_tokens": max_tokens,
     }
     spec = os.fspath(spec)
     choice = _canonical(adapter)

