@@ -49,7 +49,7 @@ from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Callable
 
 from xharness.errors import XharnessError
 from xharness.fileio import atomic_write_json, atomic_write_text
@@ -501,14 +501,24 @@ def build_demo_tatoeba(
     out = Path(out_dir) if out_dir is not None else default_demo_dir(version, chosen, min_words, min_pairs)
     out = out.expanduser().absolute()
     expected = _expected_header(version, chosen, min_words, min_pairs)
+    return build_once(
+        out, expected, looks_like=_looks_like_demo_folder, write=lambda built: _write_build(built, root, expected), what="the demo data"
+    )
+
+
+def build_once(out: Path, expected: dict, *, looks_like: Callable[[Path], bool], write: Callable[[Path], None], what: str) -> Path:
+    """Return `out` if it holds a valid build for `expected`; else build into a hidden sibling and swap it in.
+
+    A folder holding anything but demo files (per `looks_like`) is never replaced.
+    """
     if read_valid_manifest(out, expected) is not None:
         return out
-    if out.exists() and not (out.is_dir() and _looks_like_demo_folder(out)):
-        raise XharnessError(f"refusing to build the demo data into {out}: it holds files that are not demo data")
+    if out.exists() and not (out.is_dir() and looks_like(out)):
+        raise XharnessError(f"refusing to build {what} into {out}: it holds files that are not demo data")
     out.parent.mkdir(parents=True, exist_ok=True)
     built = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
-        _write_build(built, root, expected)
+        write(built)
         return _move_into_place(built, out, expected)
     finally:
         if built.exists():

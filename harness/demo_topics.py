@@ -51,8 +51,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
-import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -62,7 +60,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from xharness.demo_data import _move_into_place, read_valid_manifest
+from xharness.demo_data import build_once
 from xharness.errors import XharnessError
 from xharness.fileio import atomic_write_json, atomic_write_text
 from xharness.paths import cache_dir
@@ -464,15 +462,7 @@ def build_demo_topics(
     out = Path(out_dir) if out_dir is not None else default_topics_dir(version, min_topic_items, min_items, min_topics)
     out = out.expanduser().absolute()
     expected = _expected_header(version, min_topic_items, min_items, min_topics)
-    if read_valid_manifest(out, expected) is not None:
-        return out
-    if out.exists() and not (out.is_dir() and _looks_like_topics_folder(out)):
-        raise XharnessError(f"refusing to build the demo topics into {out}: it holds files that are not demo data")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    built = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    try:
-        _write_build(built, data, expected)
-        return _move_into_place(built, out, expected)
-    finally:
-        if built.exists():
-            shutil.rmtree(built, ignore_errors=True)
+    return build_once(
+        out, expected, looks_like=_looks_like_topics_folder, write=lambda built: _write_build(built, data, expected),
+        what="the demo topics",
+    )
