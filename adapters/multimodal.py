@@ -27,6 +27,7 @@ from xharness.adapters.transformers_adapter import (
     POOLINGS,
     check_dtype_device,
     check_texts,
+    config_error,
     dtype_keyword,
     has_tokenizer_files,
     limit_cpu_threads,
@@ -36,7 +37,9 @@ from xharness.adapters.transformers_adapter import (
     positions_limit,
     quiet_transformers,
     resolve_device,
+    safe_weights_kwargs,
     torch_dtype,
+    weights_error,
 )
 from xharness.errors import XharnessError
 
@@ -439,7 +442,8 @@ class TextTowerAdapter:
         return pooling
 
     def _remote(self) -> dict[str, Any]:
-        return {"trust_remote_code": True} if self._trust_remote_code else {}
+        # Always explicit: left out, transformers asks on the terminal whether to run the folder's code.
+        return {"trust_remote_code": self._trust_remote_code}
 
     def _load_config(self):
         from transformers import AutoConfig
@@ -448,7 +452,7 @@ class TextTowerAdapter:
             with quiet_transformers():
                 return AutoConfig.from_pretrained(str(self.folder), local_files_only=True, **self._remote())
         except Exception as exc:  # an unknown model_type in an older transformers, a malformed config
-            raise XharnessError(f"the config in {self.folder} does not load: {one_line(exc)}") from None
+            raise config_error(self.folder, exc, trusted=self._trust_remote_code) from None
 
     def _load_tokenizer(self):
         from transformers import AutoTokenizer
@@ -490,8 +494,7 @@ class TextTowerAdapter:
         if not weights:
             raise XharnessError(f"{self.folder} has no model weights (expected model.safetensors or pytorch_model.bin)")
         kwargs: dict[str, Any] = {"local_files_only": True, "output_loading_info": True, **self._remote()}
-        if any(p.suffix == ".safetensors" for p in weights):
-            kwargs["use_safetensors"] = True
+        kwargs.update(safe_weights_kwargs(weights))
         kwargs[dtype_keyword()] = torch_dtype(self._dtype)
         family = self.family
         try:
@@ -507,7 +510,7 @@ class TextTowerAdapter:
                 else:
                     model, info = transformers.AutoModel.from_pretrained(str(self.folder), config=self._config, **kwargs)
         except Exception as exc:  # a corrupt, truncated or mismatched checkpoint
-            raise XharnessError(f"the weights in {self.folder} do not load: {one_line(exc)}") from None
+            raise weights_error(self.folder, exc) from None
         # A pair saved without its vision weights still serves: only text-side gaps matter.
         missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith(_VISION_PREFIXES))
         if missing:

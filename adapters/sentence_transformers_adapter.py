@@ -24,8 +24,10 @@ from xharness.adapters.transformers_adapter import (
     one_line,
     positions_limit,
     quiet_transformers,
+    refused_pickle,
     resolve_device,
     torch_dtype,
+    weights_error,
 )
 from xharness.errors import XharnessError
 
@@ -157,6 +159,8 @@ class SentenceTransformersAdapter:
                     model_kwargs=model_kwargs or None,
                 )
         except Exception as exc:  # any failure here means the user's folder does not load
+            if refused_pickle(exc):
+                raise weights_error(self.folder, exc) from None
             raise XharnessError(
                 f"{self.folder} does not load as a sentence-transformers model: {one_line(exc)}"
             ) from None

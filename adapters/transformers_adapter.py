@@ -6,6 +6,11 @@ and `cls` is refused (a causal model's first token has seen only itself). Encode
 checkpoints (T5, mT5, BART) are encoded by their encoder alone. fp16 is refused on CPU rather
 than silently run in fp32: a result must say what produced it.
 
+Nothing from the folder runs as code unless asked: the checkpoint's own Python only with
+`trust_remote_code`, and weights load from safetensors when present, else from a pickle
+(`pytorch_model.bin`) through torch's `weights_only=True` unpickler; a pickle that needs more
+than tensors is refused with a pointer to safetensors (`safe_weights_kwargs`, `weights_error`).
+
 torch and transformers are imported inside functions, so importing this module stays cheap.
 """
 
@@ -200,6 +205,61 @@ def has_tokenizer_files(folder: Path) -> bool:
     )
 
 
+def safe_weights_kwargs(weights: Sequence[Path]) -> dict[str, Any]:
+    """`from_pretrained` options that keep loading weights from running code.
+
+    safetensors when the folder has them. Otherwise the weights are a pickle (`.bin`, `.pt`):
+    unpickled with torch's `weights_only=True` (tensors and plain containers only, never code),
+    which transformers has done by default for years and is asked for here explicitly wherever
+    `from_pretrained` takes the option. A pickle that needs more is refused (see `weights_error`).
+    """
+    if any(Path(p).suffix == ".safetensors" for p in weights):
+        return {"use_safetensors": True}
+    from transformers import PreTrainedModel
+
+    if "weights_only" in inspect.signature(PreTrainedModel.from_pretrained).parameters:
+        return {"weights_only": True}
+    return {}
+
+
+def refused_pickle(exc: BaseException | None) -> bool:
+    """Whether torch's weights_only unpickler refused the file (anywhere in the exception's chain)."""
+    import pickle
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, pickle.UnpicklingError) or str(exc).startswith("Weights only load failed"):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def weights_error(folder: Path, exc: BaseException) -> XharnessError:
+    """One line for weights that do not load; a pickle that would run code is named as such."""
+    if refused_pickle(exc):
+        return XharnessError(
+            f"the weights in {folder} are a pickle that holds more than tensors, so they were not loaded "
+            "(xharness unpickles weights only with torch's weights_only=True, which runs no code); "
+            "convert the checkpoint to safetensors (model.safetensors) and try again"
+        )
+    return XharnessError(f"the weights in {folder} do not load: {one_line(exc)}")
+
+
+def config_error(folder: Path, exc: BaseException, *, trusted: bool) -> XharnessError:
+    """One line for a config that does not load; code the checkpoint brings is named with the flag that allows it."""
+    if not trusted:
+        try:
+            config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            config = None
+        if isinstance(config, dict) and config.get("auto_map"):
+            return XharnessError(
+                f"{folder} needs its own Python code to load (auto_map in config.json, model_type "
+                f"{config.get('model_type')!r}); xharness runs a checkpoint's code only with --trust-remote-code"
+            )
+    return XharnessError(f"the config in {folder} does not load: {one_line(exc)}")
+
+
 def one_line(exc: BaseException, limit: int = 240) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     text = lines[0] if lines else type(exc).__name__
@@ -375,7 +435,7 @@ class TransformersAdapter:
             with quiet_transformers():
                 return AutoConfig.from_pretrained(str(self.folder), local_files_only=True, **self._remote_code_kwargs())
         except Exception as exc:  # an unknown model_type, or code we were not allowed to run
-            raise XharnessError(f"the config in {self.folder} does not load: {one_line(exc)}") from None
+            raise config_error(self.folder, exc, trusted=self._trust_remote_code) from None
 
     def _load_tokenizer(self):
         from transformers import AutoTokenizer
@@ -401,16 +461,18 @@ class TransformersAdapter:
         weights = [p for p in self.folder.iterdir() if p.is_file() and p.suffix in _WEIGHT_SUFFIXES]
         if not weights:
             raise XharnessError(f"{self.folder} has no model weights (expected model.safetensors or pytorch_model.bin)")
-        kwargs: dict[str, Any] = {"config": self._config, "local_files_only": True, "output_loading_info": True}
+        # Shape mismatches are loaded as gaps and reported by us below, with the tensor and both shapes.
+        kwargs: dict[str, Any] = {
+            "config": self._config, "local_files_only": True, "output_loading_info": True, "ignore_mismatched_sizes": True,
+        }
         kwargs.update(self._remote_code_kwargs())
-        if any(p.suffix == ".safetensors" for p in weights):
-            kwargs["use_safetensors"] = True
+        kwargs.update(safe_weights_kwargs(weights))
         kwargs[dtype_keyword()] = torch_dtype(self._dtype)
         try:
             with quiet_transformers():
                 model, info = AutoModel.from_pretrained(str(self.folder), **kwargs)
         except Exception as exc:  # a corrupt, truncated or mismatched checkpoint
-            raise XharnessError(f"the weights in {self.folder} do not load: {one_line(exc)}") from None
+            raise weights_error(self.folder, exc) from None
         missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith(_IGNORABLE_MISSING_PREFIXES))
         if missing:
             # transformers would fill these with random values; an evaluation of noise is worse than none.
@@ -418,12 +480,23 @@ class TransformersAdapter:
                 f"the weights in {self.folder} do not match its config: {len(missing)} tensors are missing "
                 f"(e.g. {missing[0]})"
             )
+        mismatched = sorted(
+            (str(m[0]), tuple(m[1]), tuple(m[2])) for m in info.get("mismatched_keys", ())
+            if not str(m[0]).startswith(_IGNORABLE_MISSING_PREFIXES)
+        )
+        if mismatched:
+            key, in_file, in_config = mismatched[0]
+            raise XharnessError(
+                f"the weights in {self.folder} do not match its config: {len(mismatched)} tensors have other shapes "
+                f"(e.g. {key} is {list(in_file)} in the weights, {list(in_config)} by config.json)"
+            )
         model.eval()
         model.to(self._device)
         return model
 
     def _remote_code_kwargs(self) -> dict[str, Any]:
-        return {"trust_remote_code": True} if self._trust_remote_code else {}
+        # Always explicit: left out, transformers asks on the terminal whether to run the folder's code.
+        return {"trust_remote_code": self._trust_remote_code}
 
     def _count_layers(self) -> int:
         n = getattr(self._config, "num_hidden_layers", None)

@@ -28,6 +28,15 @@ class EmbedStats:
         return {"texts": self.texts, "cache_hits": self.cache_hits, "encoded": self.encoded}
 
 
+def refuse_zero_rows(vectors: np.ndarray, texts: Sequence[str], *, who: str, where: str = "") -> None:
+    """Raise XharnessError when any row is all zeros: no direction, so no cosine and no score."""
+    zero = np.flatnonzero(~vectors.any(axis=1))
+    if zero.size:
+        raise XharnessError(
+            f"{who} returned all-zero vectors{where} for {zero.size} sentences (first: {texts[int(zero[0])][:60]!r})"
+        )
+
+
 def _block_size(batch_size: int) -> int:
     return max(batch_size * 16, 256)
 
@@ -75,17 +84,14 @@ class Embedder:
         self.stats.cache_hits += int(found.sum())
         if missing:
             fresh = self._encode(missing)
+            refuse_zero_rows(fresh, missing, who=self.name)  # before the cache: a broken model leaves nothing behind
             if self.cache is not None:
                 self.cache.put(missing, fresh)
             if vectors is None:
                 vectors = np.zeros((len(unique), fresh.shape[1]), dtype=np.float32)
             vectors[~found] = fresh
         out = vectors[[position[t] for t in texts]]
-        zero = np.flatnonzero(~out.any(axis=1))
-        if zero.size:
-            raise XharnessError(
-                f"{self.name} returned all-zero vectors for {zero.size} sentences (first: {texts[int(zero[0])][:60]!r})"
-            )
+        refuse_zero_rows(out, texts, who=self.name)
         return out
 
     def _encode(self, texts: list[str]) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from xharness.cache import EmbeddingCache
-from xharness.embedding import EmbedStats, _block_size
+from xharness.embedding import EmbedStats, _block_size, refuse_zero_rows
 from xharness.errors import XharnessError
 from xharness.adapters.base import check_embeddings
 
@@ -108,8 +108,7 @@ class LayerSweep:
                 vectors[~found] = fresh[layer]
             position = {t: i for i, t in enumerate(unique)}
             out = vectors[[position[t] for t in texts]]
-            if not out.any(axis=1).all():
-                raise XharnessError(f"{self.adapter.name} returned all-zero vectors at layer {layer}")
+            refuse_zero_rows(out, texts, who=self.adapter.name, where=f" at layer {layer}")
             return out
 
         return embed
@@ -135,6 +134,8 @@ class LayerSweep:
         for layer in self.layers:
             vectors = np.empty((len(texts), parts[layer][0].shape[1]), dtype=np.float32)
             vectors[np.asarray(order)] = np.concatenate(parts[layer])
+            # Every layer is checked before any is cached or scored: a sweep that cannot finish stops now.
+            refuse_zero_rows(vectors, texts, who=self.adapter.name, where=f" at layer {layer}")
             out[layer] = vectors
         return out
 

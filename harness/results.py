@@ -172,6 +172,10 @@ def load_items(result_path: Path) -> dict[str, dict[str, list]]:
     return data["languages"]
 
 
+class NewerSchemaError(XharnessError):
+    """A result file written by a newer xharness: valid, maybe, but not ours to read or replace."""
+
+
 def _fail(source: str, message: str) -> None:
     raise XharnessError(f"{source}: {message}")
 
@@ -201,7 +205,9 @@ def validate(data: Any, *, source: str = "result") -> None:
     if not isinstance(version, int) or isinstance(version, bool):
         _fail(source, "missing or invalid 'schema_version'")
     if version > SCHEMA_VERSION:
-        _fail(source, f"schema_version {version} is newer than this xharness understands ({SCHEMA_VERSION}); upgrade xharness")
+        raise NewerSchemaError(
+            f"{source}: schema_version {version} is newer than this xharness understands ({SCHEMA_VERSION}); upgrade xharness"
+        )
     if version < 1:
         _fail(source, f"unknown schema_version {version}")
     task = _require(data, "task", dict, source)

@@ -17,7 +17,7 @@ from xharness.cache import EmbeddingCache
 from xharness.embedding import Embedder
 from xharness.partials import PartialStore
 from xharness.errors import XharnessError
-from xharness.results import LanguageScore, TaskResult, model_slug
+from xharness.results import LanguageScore, NewerSchemaError, TaskResult, model_slug
 from xharness.tasks import TASKS
 from xharness.tasks.base import LanguageData, LanguageOutcome, Task
 
@@ -136,8 +136,11 @@ def _existing_covers(target: Path, task: Task, languages: Sequence[str]) -> bool
         return False
     try:
         existing = TaskResult.from_disk(target)
+    except NewerSchemaError as exc:
+        # A newer xharness wrote it: replacing it with an older format would lose what it records.
+        raise XharnessError(f"{exc}, or pass --overwrite to replace it") from None
     except XharnessError:
-        return False  # unreadable: run again and replace it
+        return False  # damaged (truncated, edited): run again and replace it
     wanted = task.resolve_languages(languages)
     return all(lang in existing.scores for lang in wanted)
 

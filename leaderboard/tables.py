@@ -109,8 +109,12 @@ def _normalise_filter(values: Iterable[str]) -> tuple[str, ...]:
 def _check_filter(kind: str, flag: str, wanted: tuple[str, ...], known: set[str]) -> None:
     unknown = [v for v in wanted if v not in known]
     if unknown:
+        import difflib
+
         listing = ", ".join(sorted(known)) or "none"
-        raise XharnessError(f"{flag} {unknown[0]}: no result has this {kind} (found: {listing})")
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise XharnessError(f"{flag} {unknown[0]}: no result has this {kind} (found: {listing}){hint}")
 
 
 def build_task_table(task: str, entries: Sequence[Entry], *, languages: tuple[str, ...] = (), references: Sequence[ReferenceRow] = ()) -> TaskTable | None:

@@ -59,6 +59,8 @@ def read_id_sentences(path: Path) -> Corpus:
         raise XharnessError(f"{path}: file is empty")
     ids, sentences, seen = [], [], {}
     for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise XharnessError(f"{path}: line {number} is blank (every line must hold id<TAB>sentence)")
         sid, tab, sentence = line.partition("\t")
         sid, sentence = sid.strip(), sentence.strip()
         if not tab:

@@ -423,13 +423,14 @@ def flat_sources(folder: Path, *, prefixes: Sequence[str] = ("",)) -> list[Sourc
         return []
     sources = []
     for path in sorted(folder.iterdir()):
-        if not path.is_file():
-            continue
         for prefix in prefixes:
             if not path.name.startswith(prefix):
                 continue
             match = _FILE.match(path.name[len(prefix):])
-            if match:
+            if match and path.is_dir():
+                # Named like a split's file but a folder: say so, rather than report the split missing.
+                raise XharnessError(f"{path}: is a folder, expected a .{match['ext']} file")
+            if match and path.is_file():
                 lang = normalise_lang(match["lang"]) if match["lang"] else None
                 sources.append(Source(SPLIT_ALIASES[match["split"]], lang, path, match["ext"]))
                 break

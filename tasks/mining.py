@@ -328,8 +328,8 @@ def faiss_knn(queries: np.ndarray, corpus: np.ndarray, *, k: int, index: str = "
 def two_way_knn(src: np.ndarray, tgt: np.ndarray, *, k: int = 4, index: str = "flat") -> Neighbours:
     """k nearest neighbours by inner product in both directions, capped by the other side's size.
 
-    `index="flat"` is exact: on CPU a single blocked pass (`blocked_two_way_knn`; 0.7-0.8x
-    the time of two FAISS IndexFlatIP searches at 20k-50k sentences, d=384, on 2 cores, see
+    `index="flat"` is exact: on CPU a single blocked pass (`blocked_two_way_knn`; about 0.5-0.8x
+    the time of two FAISS IndexFlatIP searches at 20k-40k sentences, d=384, on 2 cores, see
     benchmarks/mining.py), on GPU two FAISS searches. `hnsw` and `ivf` are approximate FAISS
     indexes for millions of sentences.
     Inputs should be L2-normalised.

@@ -103,17 +103,20 @@ def margin_top1(queries: np.ndarray, corpus: np.ndarray, *, k: int = 4, margin: 
 
     Both inputs should be L2-normalised. Candidates are the k nearest by cosine, as in LASER's
     `xsim` and `mine_bitexts`; the neighbourhood means use the same k in both directions.
+    Exact search; equal similarities go to the lower index.
     """
-    D_qc, I_qc = knn(queries, corpus, k=k)
-    D_cq, _ = knn(corpus, queries, k=k)
-    scores = margin_rescore(D_qc, I_qc, D_qc.mean(axis=1), D_cq.mean(axis=1), margin=margin)
-    return I_qc[np.arange(I_qc.shape[0]), scores.argmax(axis=1)]
+    from xharness.tasks.mining import two_way_knn
+
+    nb = two_way_knn(queries, corpus, k=k)
+    scores = margin_rescore(nb.fwd_D, nb.fwd_I, nb.fwd_D.mean(axis=1), nb.bwd_D.mean(axis=1), margin=margin)
+    return nb.fwd_I[np.arange(nb.fwd_I.shape[0]), scores.argmax(axis=1)]
 
 
 def top1(queries: np.ndarray, corpus: np.ndarray) -> np.ndarray:
-    """Index of the nearest corpus item (inner product) for each query."""
-    _, I = knn(queries, corpus, k=1)
-    return I[:, 0]
+    """Index of the nearest corpus item (inner product) for each query; ties go to the lower index, as argmax."""
+    from xharness.tasks.mining import blocked_two_way_knn
+
+    return blocked_two_way_knn(_as_matrix(queries, "queries"), _as_matrix(corpus, "corpus"), k=1).fwd_I[:, 0]
 
 
 def accuracy(predicted: np.ndarray, gold: np.ndarray) -> float:

@@ -9,6 +9,7 @@ candidates). Reads LASER's layout `tatoeba.xxx-eng.{xxx,eng}` or XTREME's `xx-en
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,11 +19,23 @@ from xharness.errors import XharnessError
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.languages import LASER_TO_SHORT, SHORT_TO_LASER, XTREME_TATOEBA, to_short
-from xharness.tasks.retrieval import accuracy, l2_normalize, margin_top1, top1
+from xharness.tasks.retrieval import accuracy, l2_normalize, margin_rescore
 from xharness.textfiles import decode_lines, read_bytes
 
 # Where the files may sit under --data-dir, tried in order.
 _SUBFOLDERS = ("", "tatoeba/v1", "tatoeba", "v1", "LASER/data/tatoeba/v1")
+
+
+# XTREME's download names: `xx-en.xx` and `xx-en.en`. Anything else (BUCC's `de-en.dev.de` beside
+# them in a shared data folder, say) is not a Tatoeba file.
+_XTREME_NAME = re.compile(r"^(?P<lang>[^.]+)-en\.(?P<side>[^.]+)$")
+
+
+def _xtreme_language(name: str) -> str | None:
+    match = _XTREME_NAME.match(name)
+    if match and match["side"] in (match["lang"], "en"):
+        return match["lang"]
+    return None
 
 
 def _pair_files(folder: Path, lang: str) -> tuple[Path, Path] | None:
@@ -72,7 +85,9 @@ class Tatoeba(Task):
     def _find_folder(self) -> Path:
         for sub in _SUBFOLDERS:
             folder = self.data_dir / sub if sub else self.data_dir
-            if folder.is_dir() and (any(folder.glob("tatoeba.*-eng.*")) or any(folder.glob("*-en.*"))):
+            if folder.is_dir() and (
+                any(folder.glob("tatoeba.*-eng.*")) or any(_xtreme_language(p.name) for p in folder.glob("*-en.*"))
+            ):
                 return folder
         return self.data_dir
 
@@ -83,7 +98,9 @@ class Tatoeba(Task):
             code = path.name[len("tatoeba."):].split("-eng.")[0]
             found.add(LASER_TO_SHORT.get(code, code))
         for path in self.folder.glob("*-en.*"):
-            found.add(path.name.split("-en.")[0])
+            lang = _xtreme_language(path.name)
+            if lang is not None:
+                found.add(lang)
         return sorted(found)
 
     def known_languages(self) -> list[str]:
@@ -148,14 +165,23 @@ def score_retrieval(
 ) -> tuple[dict[str, float], dict[str, list]]:
     """Tatoeba metrics for aligned, L2-normalised rows: queries[i] translates targets[i].
 
+    One exact two-way k-nearest-neighbour pass (the mining engine's) gives both directions'
+    top-1 and the neighbourhood means of the margin variant. Equal similarities go to the lower
+    index, as `argmax` does: a model that maps two different sentences to one vector (e.g. all
+    unknown tokens) is right on such a query only when the tie falls on its own line first.
+
     Returns metrics (x100) and per-item outcomes (predicted index and correctness per query).
     """
+    from xharness.tasks.mining import two_way_knn
+
     if queries.shape != targets.shape:
         raise ValueError(f"queries {queries.shape} and targets {targets.shape} must be aligned and the same shape")
     gold = np.arange(queries.shape[0])
-    pred = top1(queries, targets)
-    pred_back = top1(targets, queries)
-    pred_margin = margin_top1(queries, targets, k=margin_k, margin=margin)
+    nb = two_way_knn(queries, targets, k=margin_k)
+    pred = nb.fwd_I[:, 0]
+    pred_back = nb.bwd_I[:, 0]
+    scores = margin_rescore(nb.fwd_D, nb.fwd_I, nb.fwd_D.mean(axis=1), nb.bwd_D.mean(axis=1), margin=margin)
+    pred_margin = nb.fwd_I[np.arange(nb.fwd_I.shape[0]), scores.argmax(axis=1)]
     metrics = {
         "accuracy": 100.0 * accuracy(pred, gold),
         "accuracy_xx2en": 100.0 * accuracy(pred_back, gold),

@@ -100,3 +100,15 @@ def test_shape_errors_name_the_shapes():
         score_retrieval(unit([0, 1]), unit([0]))
     with pytest.raises(ValueError):
         accuracy(np.array([]), np.array([]))
+
+
+def test_ties_between_identical_vectors_go_to_the_lower_index():
+    # Corpus rows 1 and 3 are the same vector (a model mapping two sentences to one embedding).
+    corpus = l2_normalize(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0]], dtype=np.float32))
+    queries = l2_normalize(np.array([[0.1, 1, 0], [0.1, 1, 0.05], [1, 0, 0], [0, 1, 0.1]], dtype=np.float32))
+    np.testing.assert_array_equal(top1(queries, corpus), [1, 1, 0, 1])
+    metrics, items = score_retrieval(queries, corpus, margin_k=2)
+    sim = queries.astype(np.float64) @ corpus.astype(np.float64).T
+    assert items["predicted"] == sim.argmax(axis=1).tolist()  # query 3's own line (3) loses the tie
+    assert items["predicted_xx2en"] == sim.argmax(axis=0).tolist()
+    assert metrics["accuracy"] == 25.0  # only query 1 retrieves its own line
