@@ -79,3 +79,37 @@ def test_result_files_of_random_bytes(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("fuzz") / "r.json"
     path.write_bytes(data)
     clean_or_ours(TaskResult.from_disk, path)
+
+
+@FAST
+@given(
+    data=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda t: t.encode("utf-8"))),
+    kind=st.sampled_from(["tsv-single", "tsv-pair", "jsonl"]),
+)
+def test_labelled_data_loaders(tmp_path_factory, data, kind):
+    from xharness.tasks.labelled_data import PAIR, SINGLE, LabelledData, Source
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    suffix = "jsonl" if kind == "jsonl" else "tsv"
+    path = folder / f"test-de.{suffix}"
+    path.write_bytes(data)
+    schema = PAIR if kind == "tsv-pair" else SINGLE
+    loaded = LabelledData([Source("test", "de", path, suffix)], schema)
+    examples = clean_or_ours(loaded.examples, "test", "de")
+    if examples is not None:
+        assert len(examples.labels) == len(examples.texts[0]) and all(examples.labels)
+
+
+@FAST
+@given(files=st.lists(st.tuples(st.sampled_from(["a/tatoeba.json", "b/bucc2018.json", "a/x.items.json", "c/.partial/t/de.json"]),
+                                st.binary(max_size=200)), max_size=4))
+def test_leaderboard_collector_on_random_folders(tmp_path_factory, files):
+    from xharness.leaderboard.collect import collect
+
+    root = tmp_path_factory.mktemp("fuzz-results")
+    for name, data in files:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    clean_or_ours(collect, root)
+    skipped = clean_or_ours(collect, root, skip_invalid=True)
+    assert skipped is None or all(entry is not None for entry in skipped.entries)
