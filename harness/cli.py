@@ -229,3 +229,7 @@ from xharness.leaderboard.cli import compare_command, leaderboard_command  # noq
 
 main.add_command(leaderboard_command)
 main.add_command(compare_command)
+
+from xharness.leaderboard.cli import report_command  # noqa: E402
+
+main.add_command(report_command)

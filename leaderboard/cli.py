@@ -1,4 +1,4 @@
-"""The `xharness leaderboard` and `xharness compare` commands (registered on the main group)."""
+"""The `xharness leaderboard`, `xharness compare` and `xharness report` commands (registered on the main group)."""
 
 from __future__ import annotations
 
@@ -112,3 +112,57 @@ def compare_command(a, b, fmt, out_file, tasks, languages, resamples, seed, conf
     else:
         atomic_write_text(out_file, text)
         click.echo(f"written: {out_file}", err=True)
+
+
+REPORT_FORMATS = ("md", "html", "json")
+
+
+@click.command("report")
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("--baseline", required=True, help="The model every other one is compared with (its name, folder slug or display name).")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
+              help="Folder to write report.<format> and the figure files into (default: print one format to stdout).")
+@click.option("-f", "--format", "formats", multiple=True, type=click.Choice(REPORT_FORMATS),
+              help="Output format (repeatable). Default: md on stdout; all three with -o.")
+@click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
+              help="Multiple-comparison adjustment over each task's per-language tests: Holm-Bonferroni, Benjamini-Hochberg, or none.")
+@click.option("--names", "names_file", type=click.Path(path_type=Path),
+              help="TOML or JSON file mapping model slugs to display names and intermediate tasks.")
+@click.option("--figures", "figure_formats", multiple=True, type=click.Choice(["svg", "png", "none"]),
+              help="Figure files to write with -o (repeatable). Default: svg and png.")
+@click.option("-t", "--task", "tasks", multiple=True, help="Only this task (repeatable).")
+@click.option("-l", "--lang", "languages", multiple=True, help="Only this language (repeatable).")
+@click.option("--resamples", type=click.IntRange(min=1), default=10_000, show_default=True, help="Bootstrap resamples.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (fixed: the same folder gives the same report).")
+@click.option("--confidence", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=0.95, show_default=True,
+              help="Interval level; alpha = 1 - confidence for significance.")
+@click.option("--skip-invalid", is_flag=True, help="Leave out invalid result files with a warning instead of stopping.")
+@click.option("--title", default="xharness transfer report", show_default=True)
+def report_command(results_dir, baseline, out_dir, formats, adjust, names_file, figure_formats, tasks, languages, resamples, seed,
+                   confidence, skip_invalid, title) -> None:
+    """Every checkpoint in RESULTS_DIR against --baseline: per task and language, the delta of the main
+    score with a paired bootstrap interval, task means, an overall mean, and delta heatmaps."""
+    from xharness.leaderboard.names import load_names
+    from xharness.leaderboard.render_report import render, write_report
+    from xharness.leaderboard.report import build_report
+
+    formats = tuple(dict.fromkeys(formats))
+    if out_dir is None and len(formats) > 1:
+        raise XharnessError("several formats need -o/--out (a folder to write them into)")
+    if out_dir is None and figure_formats and set(figure_formats) != {"none"}:
+        raise XharnessError("--figures needs -o/--out (a folder to write the figure files into)")
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise XharnessError(f"{out_dir}: -o must be a folder")
+    report = build_report(
+        results_dir, baseline=baseline, names=load_names(names_file), adjust=adjust, n_resamples=resamples, seed=seed,
+        confidence=confidence, tasks=tasks, languages=languages, skip_invalid=skip_invalid,
+        exclude=[out_dir] if out_dir is not None else [], title=title,
+    )
+    for source, reason in report.skipped:
+        _warn(f"skipped invalid result file: {reason}")
+    if out_dir is None:
+        click.echo(render(report, formats[0] if formats else "md"), nl=False)
+        return
+    figures = () if "none" in figure_formats else (figure_formats or ("svg", "png"))
+    for path in write_report(report, out_dir, formats or REPORT_FORMATS, figure_formats=figures):
+        click.echo(f"written: {path}", err=True)

@@ -135,6 +135,21 @@ def _short(fingerprint: object) -> str:
     return str(fingerprint)[:12]
 
 
+# Protocol entries that record how a run went, not how it was set up: the C each classification
+# probe chose on dev and whether it converged depend on the model's features, so they differ
+# between any two models run with the same probe settings.
+RUN_OUTCOMES = frozenset({"chosen_c", "converged"})
+
+
+def _first_difference(a: object, b: object, where: str) -> str:
+    """The dotted path of the first (sorted) difference between two protocol values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{where}.{key}")
+    return where
+
+
 def check_comparable(a: TaskResult, b: TaskResult) -> None:
     """Raise XharnessError (one line) unless A and B measured the same task the same way."""
     task = a.task["name"]
@@ -144,12 +159,11 @@ def check_comparable(a: TaskResult, b: TaskResult) -> None:
         if a.task.get(key) != b.task.get(key):
             raise XharnessError(f"{task}: the runs differ in task {key} ({a.task.get(key)} vs {b.task.get(key)}); refusing to compare")
     pa, pb = a.task.get("protocol") or {}, b.task.get("protocol") or {}
+    if isinstance(pa, dict) and isinstance(pb, dict):
+        pa = {k: v for k, v in pa.items() if k not in RUN_OUTCOMES}
+        pb = {k: v for k, v in pb.items() if k not in RUN_OUTCOMES}
     if pa != pb:
-        if isinstance(pa, dict) and isinstance(pb, dict):
-            first = next(k for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k))
-            where = f"protocol.{first}"
-        else:
-            where = "protocol"
+        where = _first_difference(pa, pb, "protocol")
         raise XharnessError(f"{task}: the runs used different protocols ({where} differs); refusing to compare")
 
 
@@ -303,6 +317,34 @@ def compare_pair(
     languages: Sequence[str] = (),
 ) -> tuple[TaskComparison, TaskResult, TaskResult]:
     a, b = TaskResult.from_disk(path_a), TaskResult.from_disk(path_b)
+    comparison, _ = compare_results(
+        a, b, path_a, path_b, n_resamples=n_resamples, seed=seed, confidence=confidence, languages=languages
+    )
+    return comparison, a, b
+
+
+def mean_replicates(replicates: Sequence[np.ndarray]) -> np.ndarray:
+    """Replicates of an unweighted mean over independent samples: their replicates averaged index by index."""
+    return np.mean(np.stack(replicates), axis=0)
+
+
+def compare_results(
+    a: TaskResult,
+    b: TaskResult,
+    path_a: Path,
+    path_b: Path,
+    *,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    languages: Sequence[str] = (),
+) -> tuple[TaskComparison, dict[str, np.ndarray]]:
+    """Two loaded runs of one task (their files beside, for the per-item outcomes), checked and compared.
+
+    Returns the comparison and each language's bootstrap replicates of B - A (languages
+    without an interval have none), so callers can derive more from the same resamples.
+    """
+    path_a, path_b = Path(path_a), Path(path_b)
     check_comparable(a, b)
     task, metric = a.task["name"], a.main_metric
     shared = sorted(set(a.scores) & set(b.scores))
@@ -311,7 +353,7 @@ def compare_pair(
     for lang in shared:
         check_same_data(a, b, lang)
     items_a, items_b = _load_items(path_a), _load_items(path_b)
-    rows, replicates = [], []
+    rows, replicates = [], {}
     for lang in shared:
         sa, sb = a.scores[lang].main_score, b.scores[lang].main_score
         try:
@@ -324,14 +366,14 @@ def compare_pair(
         deltas = resampled_deltas(units_a, units_b, n_resamples=n_resamples, seed=language_seed(seed, task, lang), metric=kind)
         low, high = percentile_interval(deltas, confidence=confidence)
         rows.append(Row(task, lang, int(units_a.shape[0]) if kind == "mean" else a.scores[lang].n, sa, sb, sb - sa, low, high))
-        replicates.append(deltas)
+        replicates[lang] = deltas
     average = None
     if len(shared) > 1:
         mean_a = sum(r.score_a for r in rows) / len(rows)
         mean_b = sum(r.score_b for r in rows) / len(rows)
         if len(replicates) == len(rows):
             # Languages are independent samples: average their replicates index by index.
-            low, high = percentile_interval(np.mean(np.stack(replicates), axis=0), confidence=confidence)
+            low, high = percentile_interval(mean_replicates(list(replicates.values())), confidence=confidence)
             average = Row(task, "avg", None, mean_a, mean_b, mean_b - mean_a, low, high)
         else:
             average = Row(task, "avg", None, mean_a, mean_b, mean_b - mean_a, note="no interval: some languages have none")
@@ -344,7 +386,7 @@ def compare_pair(
         only_a=tuple(sorted(set(a.scores) - set(b.scores))),
         only_b=tuple(sorted(set(b.scores) - set(a.scores))),
     )
-    return comparison, a, b
+    return comparison, replicates
 
 
 def _display(path: Path) -> str:

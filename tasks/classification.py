@@ -11,7 +11,7 @@ Protocol (the maths and its decisions are in `xharness.tasks.probe`):
 3. Score every language's test split (English's too, when it has one) with each seed's probe.
    Per language: `accuracy` (mean over seeds, x100, the main score), `accuracy_std`,
    `macro_f1`, `macro_f1_std` (sample std over seeds, x100), and `n`. The sidecar holds the
-   first seed's predictions, the gold labels and `correct` (0/1) per item.
+   first seed's predictions, the gold labels and `correct` per item (one 0/1 per seed).
 
 The probes are trained once per run (on the first language) and reused for every language.
 Without `--probe-train-size` every seed trains on the same data: with a dev split the seeds
@@ -215,11 +215,12 @@ class ClassificationTask(Task):
         probes = self.probes(embed)
         x = self.features(test, embed)
         gold = np.asarray(test.labels)
-        accs, f1s, first = [], [], None
+        accs, f1s, first, right = [], [], None, []
         for probe in probes:
             pred = probe.predict(x)
             if first is None:
                 first = pred
+            right.append((pred == gold).astype(int))
             accs.append(100.0 * accuracy(pred, gold))
             f1s.append(100.0 * macro_f1(pred, gold))
         acc, acc_std = mean_std(accs)
@@ -228,7 +229,9 @@ class ClassificationTask(Task):
         items = {
             "predicted": [str(p) for p in first.tolist()],
             "gold": list(test.labels),
-            "correct": (first == gold).astype(int).tolist(),
+            # One 0/1 per seed for each item: their mean over items and seeds is the main score,
+            # so a paired bootstrap over items (compare, report) reproduces it exactly.
+            "correct": np.stack(right, axis=1).tolist(),
         }
         return LanguageOutcome(score=LanguageScore(main_score=acc, metrics=metrics, n=len(test)), items=items)
 

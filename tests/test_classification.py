@@ -369,7 +369,8 @@ def test_sidecar_items_and_limit(tmp_path):
     run_eval(EvalRequest(model="m", tasks=("pawsx",), data_dir=tmp_path, out_dir=out, limit=4, task_options={"seeds": 2}), adapter=CharNgramAdapter(64))
     items = load_items(out / "m" / "pawsx.json")["de"]
     assert set(items) == {"predicted", "gold", "correct"} and len(items["gold"]) == 4
-    assert items["correct"] == [int(p == g) for p, g in zip(items["predicted"], items["gold"])]
+    assert [c[0] for c in items["correct"]] == [int(p == g) for p, g in zip(items["predicted"], items["gold"])]
+    assert all(len(c) == len(items["correct"][0]) for c in items["correct"])  # one outcome per seed
     result = TaskResult.from_disk(out / "m" / "pawsx.json")
     assert result.task["protocol"]["dev"]["n"] == 4 and result.task["protocol"]["train"]["n_available"] == 24
 

@@ -419,7 +419,11 @@ def test_example_generator_writes_and_checks(tmp_path):
     )
     out = tmp_path / "example"
     names = sorted(p.name for p in generate(results, out))
-    assert names == ["README.md", "compare.md", "leaderboard.csv", "leaderboard.html", "leaderboard.json", "leaderboard.md"]
+    assert names == [
+        "README.md", "compare.md", "leaderboard.csv", "leaderboard.html", "leaderboard.json", "leaderboard.md",
+        "names.json", "report-task-tatoeba.png", "report-task-tatoeba.svg", "report-tasks.png", "report-tasks.svg",
+        "report.html", "report.json", "report.md",
+    ]
     compare_md = (out / "compare.md").read_text()
     assert "- A: all-MiniLM-L6-v2 (all-minilm-l6-v2)" in compare_md and "| tatoeba | fr | 4 | 50.00 | 100.00 | +50.00 |" in compare_md
     assert check(results, out) == []
