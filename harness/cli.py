@@ -106,8 +106,8 @@ def _print_outcome(outcome) -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default: $XHARNESS_CACHE/embeddings, ~/.cache/xharness/embeddings).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
 def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
-                 max_length, dtype, max_tokens, limit, k, margin, retrieval, index, protocol, seeds, probe_train_size, overwrite,
-                 no_cache, cache_dir, trust_remote_code) -> None:
+                 max_length, dtype, max_tokens, limit, k, margin, retrieval, index, protocol, seeds,
+                 probe_train_size, overwrite, no_cache, cache_dir, trust_remote_code) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
     from xharness.layers import is_sweep
     from xharness.runner import EvalRequest, run_eval
@@ -115,7 +115,8 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
     request = EvalRequest(
         model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=data_dir, out_dir=out_dir,
         adapter=adapter, name=name, batch_size=batch_size, device=device, pooling=pooling,
-        layer=None if is_sweep(layer) else _parse_layer(layer), layer_sweep=layer if is_sweep(layer) else None, max_length=max_length, dtype=dtype, max_tokens=max_tokens, limit=limit, overwrite=overwrite,
+        layer=None if is_sweep(layer) else _parse_layer(layer), layer_sweep=layer if is_sweep(layer) else None,
+        max_length=max_length, dtype=dtype, max_tokens=max_tokens, limit=limit, overwrite=overwrite,
         trust_remote_code=trust_remote_code,
         cache=not no_cache,
         cache_dir=cache_dir,
@@ -225,11 +226,9 @@ def demo_command(out_dir: Path, overwrite: bool) -> None:
     run_demo(out_dir, overwrite=overwrite, reporter=_reporter(), show=_print_outcome)
 
 
-from xharness.leaderboard.cli import compare_command, leaderboard_command  # noqa: E402
+# The aggregation commands live with the leaderboard package; they import nothing heavy.
+from xharness.leaderboard.cli import compare_command, leaderboard_command, report_command  # noqa: E402
 
 main.add_command(leaderboard_command)
 main.add_command(compare_command)
-
-from xharness.leaderboard.cli import report_command  # noqa: E402
-
 main.add_command(report_command)
