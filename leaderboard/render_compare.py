@@ -22,18 +22,22 @@ def plain(value: object) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in " ".join(str(value).split()))
 
 
-def _score(value: float | None) -> str:
+def format_score(value: float | None) -> str:
     return DASH if value is None else f"{value:.2f}"
 
 
-def _delta(value: float | None) -> str:
+def format_delta(value: float | None) -> str:
     return DASH if value is None else f"{value:+.2f}"
 
 
-def _interval(row: Row) -> str:
+def format_interval(row) -> str:
+    """`[low, high]` of anything with `low` and `high` (a comparison row, a report cell)."""
     if row.low is None or row.high is None:
         return DASH
     return f"[{row.low:+.2f}, {row.high:+.2f}]"
+
+
+_score, _delta, _interval = format_score, format_delta, format_interval
 
 
 def _rows(comparison: Comparison):

@@ -20,6 +20,10 @@ from typing import Any, Callable, Iterable
 from xharness.fileio import atomic_write_text
 from xharness.leaderboard.adjust import LABELS
 from xharness.leaderboard.figures import Heatmap, cell_text, colour, file_stem, heatmaps
+# The same number formats as `xharness compare`.
+from xharness.leaderboard.render_compare import format_delta as _delta
+from xharness.leaderboard.render_compare import format_interval as _interval
+from xharness.leaderboard.render_compare import format_score as _score
 from xharness.leaderboard.render_md import md_text
 from xharness.leaderboard.report import Cell, Checkpoint, Report
 
@@ -31,18 +35,7 @@ P_VALUE_TEXT = "two-sided bootstrap p-value, `p = min(1, 2·min(#{d* ≤ 0} + 1,
 # -- shared wording ---------------------------------------------------------------------------
 
 
-def _score(value: float | None) -> str:
-    return DASH if value is None else f"{value:.2f}"
 
-
-def _delta(value: float | None) -> str:
-    return DASH if value is None else f"{value:+.2f}"
-
-
-def _interval(cell: Cell) -> str:
-    if cell.low is None or cell.high is None:
-        return DASH
-    return f"[{cell.low:+.2f}, {cell.high:+.2f}]"
 
 
 def _p(value: float | None) -> str:
