@@ -83,23 +83,34 @@ def run_demo(
 
     data_dir = build_demo_tatoeba()
     click.echo(f"demo data: {data_dir} (built from the installed django package's translation catalogues)")
+    results = _run_models(
+        "tatoeba", data_dir, {}, out_dir=out_dir, overwrite=overwrite, reporter=reporter, show=show, batch_size=batch_size
+    )
+    click.echo("\nTatoeba accuracy (English queries, top-1), side by side:")
+    click.echo(side_by_side(results))
+    results.extend(_run_topics(out_dir, overwrite=overwrite, reporter=reporter, show=show, batch_size=batch_size))
+    return results
+
+
+def _run_models(
+    task: str, data_dir: Path, options: dict, *, out_dir: Path, overwrite: bool, reporter: Reporter | None,
+    show: Callable | None, batch_size: int,
+) -> list[TaskResult]:
+    """Run `task` on every language for both demo models, printing the command each run stands for."""
+    flags = "".join(f" --{key.replace('_', '-')} {value}" for key, value in options.items())
     results: list[TaskResult] = []
     for spec, name in demo_models():
-        command = f"xharness eval {spec} --name {name} -t tatoeba -l all --data-dir {data_dir} -o {out_dir}"
+        command = f"xharness eval {spec} --name {name} -t {task} -l all --data-dir {data_dir}{flags} -o {out_dir}"
         click.echo(f"\n$ {command}" + (" --overwrite" if overwrite else ""))
         request = EvalRequest(
-            model=spec, name=name, tasks=("tatoeba",), languages=("all",), data_dir=data_dir,
-            out_dir=Path(out_dir), overwrite=overwrite, batch_size=batch_size,
+            model=spec, name=name, tasks=(task,), languages=("all",), data_dir=data_dir,
+            out_dir=Path(out_dir), overwrite=overwrite, batch_size=batch_size, task_options=options,
         )
         outcome = run_eval(request, reporter=reporter)
         if show is not None:
             show(outcome)
         results.extend(outcome.results)
-        for path in outcome.skipped:
-            results.append(TaskResult.from_disk(path))
-    click.echo("\nTatoeba accuracy (English queries, top-1), side by side:")
-    click.echo(side_by_side(results))
-    results.extend(_run_topics(out_dir, overwrite=overwrite, reporter=reporter, show=show, batch_size=batch_size))
+        results.extend(TaskResult.from_disk(path) for path in outcome.skipped)
     return results
 
 
@@ -109,24 +120,10 @@ def _run_topics(out_dir: Path, *, overwrite: bool, reporter: Reporter | None, sh
 
     data_dir = build_demo_topics()
     click.echo(f"\ndemo topic data: {data_dir} (built from the installed chatterbot-corpus package's dialogues)")
-    results: list[TaskResult] = []
     options = {"seeds": DEMO_SEEDS, "probe_train_size": DEMO_PROBE_TRAIN_SIZE}
-    for spec, name in demo_models():
-        command = (
-            f"xharness eval {spec} --name {name} -t classify -l all --data-dir {data_dir} "
-            f"--seeds {DEMO_SEEDS} --probe-train-size {DEMO_PROBE_TRAIN_SIZE} -o {out_dir}"
-        )
-        click.echo(f"\n$ {command}" + (" --overwrite" if overwrite else ""))
-        request = EvalRequest(
-            model=spec, name=name, tasks=("classify",), languages=("all",), data_dir=data_dir,
-            out_dir=Path(out_dir), overwrite=overwrite, batch_size=batch_size, task_options=options,
-        )
-        outcome = run_eval(request, reporter=reporter)
-        if show is not None:
-            show(outcome)
-        results.extend(outcome.results)
-        for path in outcome.skipped:
-            results.append(TaskResult.from_disk(path))
+    results = _run_models(
+        "classify", data_dir, options, out_dir=out_dir, overwrite=overwrite, reporter=reporter, show=show, batch_size=batch_size
+    )
     click.echo(
         f"\nTopic classification accuracy (logistic-regression probe trained on English, "
         f"mean ± std over {DEMO_SEEDS} seeds), side by side:"

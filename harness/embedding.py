@@ -96,21 +96,47 @@ class Embedder:
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         adapter = self.adapter
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        sorted_texts = [texts[i] for i in order]
-        block = _block_size(self.batch_size)
-        parts = []
-        bar = self.progress(self.label, len(texts)) if self.progress else None
-        try:
-            for start in range(0, len(sorted_texts), block):
-                chunk = sorted_texts[start:start + block]
-                parts.append(check_embeddings(adapter.encode(chunk, batch_size=self.batch_size), len(chunk), who=adapter.name))
-                if bar is not None:
-                    bar.advance(len(chunk))
-        finally:
-            if bar is not None:
-                bar.close()
+
+        def encode_block(chunk: list[str]) -> dict[int, np.ndarray]:
+            return {0: check_embeddings(adapter.encode(chunk, batch_size=self.batch_size), len(chunk), who=adapter.name)}
+
+        vectors = encode_in_blocks(texts, encode_block, batch_size=self.batch_size, progress=self.progress, label=self.label)[0]
         self.stats.encoded += len(texts)
-        vectors = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
-        vectors[np.asarray(order)] = np.concatenate(parts)
         return vectors
+
+
+def encode_in_blocks(
+    texts: Sequence[str],
+    encode_block: Callable[[list[str]], dict[Any, np.ndarray]],
+    *,
+    batch_size: int,
+    progress: Callable[[str, int], Any] | None = None,
+    label: str = "",
+) -> dict[Any, np.ndarray]:
+    """Encode `texts` longest first, in blocks (so a progress bar moves), vectors back in the callers' order.
+
+    `encode_block(chunk)` returns {key: float32 (len(chunk), d)}, e.g. one key per layer; the
+    result holds, per key, the vectors of every text in `texts` order.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    sorted_texts = [texts[i] for i in order]
+    block = _block_size(batch_size)
+    parts: dict[Any, list[np.ndarray]] = {}
+    bar = progress(label, len(texts)) if progress else None
+    try:
+        for start in range(0, len(sorted_texts), block):
+            chunk = sorted_texts[start:start + block]
+            for key, vectors in encode_block(chunk).items():
+                parts.setdefault(key, []).append(vectors)
+            if bar is not None:
+                bar.advance(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+    positions = np.asarray(order)
+    out = {}
+    for key, chunks in parts.items():
+        vectors = np.empty((len(texts), chunks[0].shape[1]), dtype=np.float32)
+        vectors[positions] = np.concatenate(chunks)
+        out[key] = vectors
+    return out

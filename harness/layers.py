@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from xharness.cache import EmbeddingCache
-from xharness.embedding import EmbedStats, _block_size, refuse_zero_rows
+from xharness.embedding import EmbedStats, encode_in_blocks, refuse_zero_rows
 from xharness.errors import XharnessError
 from xharness.adapters.base import check_embeddings
 
@@ -114,29 +114,18 @@ class LayerSweep:
         return embed
 
     def _encode_all_layers(self, texts: list[str], label: str) -> dict[int, np.ndarray]:
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        sorted_texts = [texts[i] for i in order]
-        parts: dict[int, list[np.ndarray]] = {layer: [] for layer in self.layers}
-        bar = self.progress(f"{label} (layers {self.layers[0]}..{self.layers[-1]})", len(texts)) if self.progress else None
-        try:
-            for start in range(0, len(sorted_texts), _block_size(self.batch_size)):
-                chunk = sorted_texts[start:start + _block_size(self.batch_size)]
-                pooled = self.adapter.encode_layers(chunk, batch_size=self.batch_size, layers=self.layers)
-                for layer in self.layers:
-                    parts[layer].append(check_embeddings(pooled[layer], len(chunk), who=self.adapter.name))
-                if bar is not None:
-                    bar.advance(len(chunk))
-        finally:
-            if bar is not None:
-                bar.close()
+        def encode_block(chunk: list[str]) -> dict[int, np.ndarray]:
+            pooled = self.adapter.encode_layers(chunk, batch_size=self.batch_size, layers=self.layers)
+            return {layer: check_embeddings(pooled[layer], len(chunk), who=self.adapter.name) for layer in self.layers}
+
+        out = encode_in_blocks(
+            texts, encode_block, batch_size=self.batch_size, progress=self.progress,
+            label=f"{label} (layers {self.layers[0]}..{self.layers[-1]})",
+        )
         self.stats.encoded += len(texts)
-        out = {}
         for layer in self.layers:
-            vectors = np.empty((len(texts), parts[layer][0].shape[1]), dtype=np.float32)
-            vectors[np.asarray(order)] = np.concatenate(parts[layer])
             # Every layer is checked before any is cached or scored: a sweep that cannot finish stops now.
-            refuse_zero_rows(vectors, texts, who=self.adapter.name, where=f" at layer {layer}")
-            out[layer] = vectors
+            refuse_zero_rows(out[layer], texts, who=self.adapter.name, where=f" at layer {layer}")
         return out
 
 
