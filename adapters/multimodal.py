@@ -22,6 +22,7 @@ import numpy as np
 from xharness.adapters.base import check_embeddings, digest, folder_fingerprint
 from xharness.adapters.batching import length_sorted_batches
 from xharness.adapters.transformers_adapter import (
+    absolute_layer,
     check_max_tokens,
     DEFAULT_MAX_LENGTH_CAP,
     POOLINGS,
@@ -387,16 +388,7 @@ class TextTowerAdapter:
 
     def resolve_layer(self, layer: int) -> int:
         """An absolute hidden-state index for `layer` (negative counts from the top)."""
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-            raise XharnessError(f"layer must be one integer, not {layer!r}")
-        n = self.num_layers
-        index = int(layer) + (n + 1 if layer < 0 else 0)
-        if not 0 <= index <= n:
-            raise XharnessError(
-                f"layer {layer} is out of range: {self.name}'s text tower has {n} layers "
-                f"(0 = embeddings, 1..{n}, or -1..-{n + 1} from the top)"
-            )
-        return index
+        return absolute_layer(layer, self.num_layers, owner=f"{self.name}'s text tower")
 
     def with_layer(self, layer: int) -> "TextTowerAdapter":
         """The same loaded model pooling another hidden layer (mean pooling unless one was chosen)."""

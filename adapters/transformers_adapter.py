@@ -373,19 +373,10 @@ class TransformersAdapter:
 
     def resolve_layer(self, layer: int) -> int:
         """An absolute hidden-state index for `layer` (negative counts from the top)."""
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-            raise XharnessError(
-                f"layer must be one integer, not {layer!r}; to get several layers from one pass "
-                "use encode_layers(texts, layers=[...])"
-            )
-        n = self.num_layers
-        index = int(layer) + (n + 1 if layer < 0 else 0)
-        if not 0 <= index <= n:
-            raise XharnessError(
-                f"layer {layer} is out of range: {self.name} has {n} layers "
-                f"(0 = embeddings, 1..{n}, or -1..-{n + 1} from the top)"
-            )
-        return index
+        return absolute_layer(
+            layer, self.num_layers, owner=self.name,
+            hint="; to get several layers from one pass use encode_layers(texts, layers=[...])",
+        )
 
     def with_layer(self, layer: int) -> "TransformersAdapter":
         """The same loaded model pooled at another layer (its own fingerprint and options)."""
@@ -579,6 +570,19 @@ class TransformersAdapter:
                     hidden = outputs.last_hidden_state if layer == self.num_layers else states[layer]
                     out[layer][rows] = pool(hidden, inputs["attention_mask"], self._pooling).cpu().numpy()
         return out
+
+
+def absolute_layer(layer: int, num_layers: int, *, owner: str, hint: str = "") -> int:
+    """`layer` as an index into the hidden states 0..num_layers (0 = embeddings; negative counts from the top)."""
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+        raise XharnessError(f"layer must be one integer, not {layer!r}{hint}")
+    n = num_layers
+    index = int(layer) + (n + 1 if layer < 0 else 0)
+    if not 0 <= index <= n:
+        raise XharnessError(
+            f"layer {layer} is out of range: {owner} has {n} layers (0 = embeddings, 1..{n}, or -1..-{n + 1} from the top)"
+        )
+    return index
 
 
 def pool(hidden, mask, pooling: str):
