@@ -25,18 +25,18 @@ def main() -> None:
     args = parser.parse_args()
     from xharness.adapters import load_adapter
     from xharness.adapters.packaged import minilm_folder
-    from xharness.runner import EvalRequest, run_eval
+    from xharness.runner import EvalRequest, RunOptions, run_eval
 
     folder = minilm_folder()
     adapter = load_adapter(str(folder), adapter="transformers", device="cpu")  # loaded once, outside the timing
     out = Path(tempfile.mkdtemp(prefix="xh-sweep-bench-"))
     base = dict(
         model=str(folder), adapter="transformers", data_dir=SHARED_TATOEBA, languages=("de", "fr", "es", "ru"),
-        overwrite=True, cache=False, limit=300 if args.quick else None,
+        limit=300 if args.quick else None,
     )
     runs = {
-        "single layer (-1)": lambda: run_eval(EvalRequest(**base, out_dir=out / "single"), adapter=adapter),
-        f"sweep, all {adapter.num_layers + 1} layers": lambda: run_eval(EvalRequest(**base, out_dir=out / "sweep", layer_sweep="all"), adapter=adapter),
+        "single layer (-1)": lambda: run_eval(EvalRequest(**base, run=RunOptions(out_dir=out / "single", overwrite=True, cache=False)), adapter=adapter),
+        f"sweep, all {adapter.num_layers + 1} layers": lambda: run_eval(EvalRequest(**base, layer_sweep="all", run=RunOptions(out_dir=out / "sweep", overwrite=True, cache=False)), adapter=adapter),
     }
     times = alternate(runs, repeats=1 if args.quick else 3)
     for name, seconds in times.items():

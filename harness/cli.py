@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from xharness.errors import XharnessError
+from xharness.tasks.mining import INDEXES, MARGINS, RETRIEVALS
 
 
 class _Group(click.Group):
@@ -78,6 +79,25 @@ def _print_outcome(outcome) -> None:
         click.echo(f"written: {path}")
 
 
+def _task_flags(command):
+    """Add one flag per declared task option (the declarations are the only place they are written)."""
+    from xharness.tasks import TASKS
+    from xharness.tasks.options import merged
+
+    by_task = {name: TASKS.get(name).options for name in TASKS.names()}
+    for option in reversed(list(merged(by_task.values()).values())):
+        users = ", ".join(name for name, options in by_task.items() if option in options)
+        if option.choices:
+            kind = click.Choice(option.choices)
+        elif option.type is int:
+            kind = click.IntRange(min=option.minimum)
+        else:
+            kind = option.type
+        help_text = f"{option.help} ({users}; default {option.default})"
+        command = click.option(option.flag, option.name, type=kind, default=None, help=help_text)(command)
+    return command
+
+
 @main.command("eval")
 @click.argument("model")
 @click.option("-t", "--task", "tasks", multiple=True, default=("tatoeba",), show_default=True, help="Task to run (repeatable).")
@@ -94,40 +114,28 @@ def _print_outcome(outcome) -> None:
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]))
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Token budget per batch (rows x longest row), so long sentences cannot exhaust memory.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N items per language.")
-@click.option("--k", "k", type=click.IntRange(min=1), help="Neighbours for margin scoring (default 4).")
-@click.option("--margin", type=click.Choice(["ratio", "distance", "absolute"]), help="Margin function (default ratio).")
-@click.option("--retrieval", type=click.Choice(["max", "fwd", "bwd", "intersect"]), help="BUCC candidate retrieval (default max).")
-@click.option("--index", type=click.Choice(["flat", "hnsw", "ivf"]), help="BUCC FAISS index (default flat, exact).")
-@click.option("--protocol", type=click.Choice(["xharness", "xtreme"]), help="BUCC: our protocol (default) or XTREME's behaviour (duplicates dropped, threshold 0 fallback).")
-@click.option("--seeds", type=click.IntRange(min=1), help="Classification probes: seeds to repeat the probe over (default 5).")
-@click.option("--probe-train-size", type=click.IntRange(min=1), help="Classification probes: cap on English training items, sampled per label.")
+@_task_flags
 @click.option("--overwrite", is_flag=True, help="Run again even when a result exists.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default: $XHARNESS_CACHE/embeddings, ~/.cache/xharness/embeddings).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
 def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
-                 max_length, dtype, max_tokens, limit, k, margin, retrieval, index, protocol, seeds,
-                 probe_train_size, overwrite, no_cache, cache_dir, trust_remote_code) -> None:
+                 max_length, dtype, max_tokens, limit, overwrite, no_cache, cache_dir, trust_remote_code, **task_flags) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
+    from xharness.adapters.options import AdapterOptions
     from xharness.layers import is_sweep
-    from xharness.runner import EvalRequest, run_eval
+    from xharness.runner import EvalRequest, RunOptions, run_eval
 
     request = EvalRequest(
-        model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=data_dir, out_dir=out_dir,
-        adapter=adapter, name=name, batch_size=batch_size, device=device, pooling=pooling,
-        layer=None if is_sweep(layer) else _parse_layer(layer), layer_sweep=layer if is_sweep(layer) else None,
-        max_length=max_length, dtype=dtype, max_tokens=max_tokens, limit=limit, overwrite=overwrite,
-        trust_remote_code=trust_remote_code,
-        cache=not no_cache,
-        cache_dir=cache_dir,
-        task_options={
-            key: value
-            for key, value in (
-                ("k", k), ("margin", margin), ("retrieval", retrieval), ("index", index), ("protocol", protocol),
-                ("seeds", seeds), ("probe_train_size", probe_train_size),
-            )
-            if value is not None
-        },
+        model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=data_dir, adapter=adapter, name=name,
+        adapter_options=AdapterOptions(
+            pooling=pooling, layer=None if is_sweep(layer) else _parse_layer(layer), max_length=max_length,
+            dtype=dtype, device=device, max_tokens=max_tokens, trust_remote_code=trust_remote_code,
+        ),
+        layer_sweep=layer if is_sweep(layer) else None,
+        limit=limit,
+        task_options={key: value for key, value in task_flags.items() if value is not None},
+        run=RunOptions(out_dir=out_dir, batch_size=batch_size, overwrite=overwrite, cache=not no_cache, cache_dir=cache_dir),
     )
     outcome = run_eval(request, reporter=_reporter())
     _print_outcome(outcome)
@@ -144,6 +152,8 @@ def tasks_command() -> None:
         click.echo(f"  {task_cls.description}")
         click.echo(f"  data layout: {task_cls.layout}")
         click.echo(f"  languages: {task_cls.languages_note}")
+        for option in task_cls.options:
+            click.echo(f"  option {option.describe()}")
 
 
 @main.command("adapters")
@@ -162,9 +172,9 @@ def adapters_command() -> None:
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="TSV file to write.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "plain", "bucc"]), default="auto", show_default=True)
 @click.option("--k", "k", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--margin", type=click.Choice(["ratio", "distance", "absolute"]), default="ratio", show_default=True)
-@click.option("--retrieval", type=click.Choice(["max", "fwd", "bwd", "intersect"]), default="max", show_default=True)
-@click.option("--index", type=click.Choice(["flat", "hnsw", "ivf"]), default="flat", show_default=True)
+@click.option("--margin", type=click.Choice(MARGINS), default="ratio", show_default=True)
+@click.option("--retrieval", type=click.Choice(RETRIEVALS), default="max", show_default=True)
+@click.option("--index", type=click.Choice(INDEXES), default="flat", show_default=True)
 @click.option("--threshold", type=float, help="Keep pairs scoring at least this much.")
 @click.option("--adapter", default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)

@@ -15,7 +15,7 @@ from typing import Callable
 import click
 
 from xharness.results import TaskResult
-from xharness.runner import EvalRequest, Reporter, run_eval
+from xharness.runner import EvalRequest, Reporter, RunOptions, run_eval
 from xharness.table import format_table
 
 
@@ -104,7 +104,7 @@ def _run_models(
         click.echo(f"\n$ {command}" + (" --overwrite" if overwrite else ""))
         request = EvalRequest(
             model=spec, name=name, tasks=(task,), languages=("all",), data_dir=data_dir,
-            out_dir=Path(out_dir), overwrite=overwrite, batch_size=batch_size, task_options=options,
+            task_options=options, run=RunOptions(out_dir=Path(out_dir), overwrite=overwrite, batch_size=batch_size),
         )
         outcome = run_eval(request, reporter=reporter)
         if show is not None:

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from xharness.errors import XharnessError
 from xharness.fileio import atomic_write_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: config.k (was Tatoeba's margin_k); batch_size under run (see migrations)
 ITEMS_SUFFIX = ".items.json"
 
 
@@ -113,6 +113,9 @@ class TaskResult:
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "result") -> "TaskResult":
+        from xharness.migrations import migrate
+
+        data = migrate(data)
         validate(data, source=source)
         scores = {lang: _language_score(entry) for lang, entry in data["scores"].items()}
         layer_scores = None

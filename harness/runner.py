@@ -1,8 +1,9 @@
 """Running tasks against a model: check data first, load the model only if there is work, write results.
 
 The order matters for users: every data file is read and checked before the (slow) model
-load, a finished result is skipped unless --overwrite, and each task's result is written
-as soon as it is done, so an interruption loses only the task in progress.
+load, a finished result is skipped unless --overwrite, and each finished language is kept as
+it completes, so an interruption loses only the language in progress. A result file is the
+union of the runs that agree with it (see `result_merge`); a run that disagrees is refused.
 """
 
 from __future__ import annotations
@@ -10,79 +11,62 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from xharness.adapters.base import Adapter
+from xharness.adapters.options import AdapterOptions
 from xharness.cache import EmbeddingCache
 from xharness.embedding import Embedder
-from xharness.partials import PartialStore
 from xharness.errors import XharnessError
-from xharness.results import LanguageScore, NewerSchemaError, TaskResult, model_slug
+from xharness.partials import PartialStore, partial_key
+from xharness.result_merge import disagreement, kept_data, locked, read_existing, refuse, reusable
+from xharness.results import LanguageScore, TaskResult, model_slug
 from xharness.tasks import TASKS
 from xharness.tasks.base import LanguageData, LanguageOutcome, Task
 
 
 @dataclass(frozen=True)
+class RunOptions:
+    """How a run goes, never what it measures: nothing here changes a number or a resume key."""
+
+    out_dir: Path = Path("results")
+    batch_size: int = 32
+    overwrite: bool = False
+    cache: bool = True
+    cache_dir: Path | None = None  # default: $XHARNESS_CACHE/embeddings
+
+
+@dataclass(frozen=True)
 class EvalRequest:
-    """What `xharness eval` was asked to do, with every option that can change a number."""
+    """What `xharness eval` was asked to do: one model, its tasks, and one options object per seam."""
 
     model: str
     tasks: tuple[str, ...] = ("tatoeba",)
     languages: tuple[str, ...] = ()
     data_dir: Path | None = None
-    out_dir: Path = Path("results")
     adapter: str = "auto"
     name: str | None = None
-    batch_size: int = 32
-    device: str | None = None
-    pooling: str | None = None
-    layer: int | None = None
+    adapter_options: AdapterOptions = AdapterOptions()
     layer_sweep: str | None = None  # 'all' or 'A:B': one forward pass, scores per layer
-    max_length: int | None = None
-    dtype: str | None = None
-    max_tokens: int | None = None
     limit: int | None = None
-    overwrite: bool = False
-    trust_remote_code: bool = False
-    task_options: Mapping[str, Any] = field(default_factory=dict)  # k, margin, retrieval, index
-    cache: bool = True
-    cache_dir: Path | None = None  # default: $XHARNESS_CACHE/embeddings
-
-    def adapter_options(self) -> dict[str, Any]:
-        options = {
-            "pooling": self.pooling,
-            "layer": self.layer,
-            "max_length": self.max_length,
-            "dtype": self.dtype,
-            "device": self.device,
-            "max_tokens": self.max_tokens,
-        }
-        options = {key: value for key, value in options.items() if value is not None}
-        if self.trust_remote_code:
-            options["trust_remote_code"] = True
-        return options
-
-
-def build_task(task_cls: type[Task], request: EvalRequest) -> Task:
-    """Construct a task with the options it takes; the others stay for the tasks that take them."""
-    import inspect
-
-    accepted = inspect.signature(task_cls.__init__).parameters
-    options = {key: value for key, value in request.task_options.items() if key in accepted}
-    return task_cls(request.data_dir, limit=request.limit, **options)
+    task_options: Mapping[str, Any] = field(default_factory=dict)  # by declared name (TaskOption)
+    run: RunOptions = RunOptions()
 
 
 def check_task_options(request: EvalRequest) -> None:
-    """An option that no requested task takes is a mistake to report, not to ignore."""
-    import inspect
-
-    accepted: set[str] = set()
-    for name in request.tasks:
-        accepted |= set(inspect.signature(TASKS.get(name).__init__).parameters)
+    """An option that no requested task declares is a mistake to report, not to ignore."""
+    declared = {option.name for name in request.tasks for option in TASKS.get(name).options}
     for key in request.task_options:
-        if key not in accepted:
+        if key not in declared:
             flag = "--" + key.replace("_", "-")
             raise XharnessError(f"{flag} does not apply to task(s) {', '.join(request.tasks)}")
+
+
+def build_task(task_cls: type[Task], request: EvalRequest) -> Task:
+    """The task with the options it declares; the others stay for the tasks that declare them."""
+    names = {option.name for option in task_cls.options}
+    options = {key: value for key, value in request.task_options.items() if key in names}
+    return task_cls(request.data_dir, limit=request.limit, **options)
 
 
 @dataclass
@@ -101,6 +85,14 @@ class EvalOutcome:
     skipped: list[Path] = field(default_factory=list)
 
 
+def invocation_name(request: EvalRequest) -> str | None:
+    """The model's name as this invocation gives it (--name, the folder's name), never a cached one."""
+    if request.name:
+        return request.name
+    path = Path(request.model)
+    return path.resolve().name if path.is_dir() else None
+
+
 def model_record(adapter: Adapter, *, spec: str, name: str | None) -> dict[str, Any]:
     display = name or adapter.name
     return {
@@ -114,35 +106,11 @@ def model_record(adapter: Adapter, *, spec: str, name: str | None) -> dict[str, 
 
 
 def _slug_for(request: EvalRequest) -> str:
-    """The result folder name, known before the model loads (so finished work is skipped cheaply)."""
+    """The result folder name, known before the model loads."""
     if request.name:
         return model_slug(request.name)
     spec = request.model.rstrip("/\\")
     return model_slug(Path(spec).name or spec)
-
-
-def _finished_outcomes(store: PartialStore, loaded, *, model_fingerprint: str, config) -> dict[str, LanguageOutcome]:
-    kept = {}
-    for lang, data in loaded.items():
-        outcome = store.load(lang, model_fingerprint=model_fingerprint, config=config, data_fingerprint=data.fingerprint)
-        if outcome is not None:
-            kept[lang] = outcome
-    return kept
-
-
-def _existing_covers(target: Path, task: Task, languages: Sequence[str]) -> bool:
-    """Whether a finished result already holds every language asked for (so the task can be skipped)."""
-    if not target.exists():
-        return False
-    try:
-        existing = TaskResult.from_disk(target)
-    except NewerSchemaError as exc:
-        # A newer xharness wrote it: replacing it with an older format would lose what it records.
-        raise XharnessError(f"{exc}, or pass --overwrite to replace it") from None
-    except XharnessError:
-        return False  # damaged (truncated, edited): run again and replace it
-    wanted = task.resolve_languages(languages)
-    return all(lang in existing.scores for lang in wanted)
 
 
 def _adapter_for(request: EvalRequest) -> Adapter:
@@ -150,12 +118,12 @@ def _adapter_for(request: EvalRequest) -> Adapter:
     from xharness.adapters import load_adapter
     from xharness.lazy import LazyAdapter, description_key, recall, remember
 
-    options = request.adapter_options()
+    options = request.adapter_options
 
     def load() -> Adapter:
-        return load_adapter(request.model, adapter=request.adapter, **options)
+        return load_adapter(request.model, adapter=request.adapter, **options.given())  # MERGE: options=options
 
-    key = description_key(request.model, adapter=request.adapter, options=options) if request.cache else None
+    key = description_key(request.model, adapter=request.adapter, options=options.given()) if request.run.cache else None
     if key is None or request.layer_sweep:
         return load()
     kept = recall(key)
@@ -166,108 +134,133 @@ def _adapter_for(request: EvalRequest) -> Adapter:
     return adapter
 
 
+@dataclass
+class _Pending:
+    """One task whose data is loaded and checked, waiting for the model."""
+
+    task: Task
+    loaded: dict[str, LanguageData]
+    data_seconds: float
+    target: Path
+
+
 def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter: Adapter | None = None) -> EvalOutcome:
     """Run every requested task on one model and write one result file per task.
 
-    Each finished language is kept as it completes; a re-run of the same command reuses the
-    kept languages (same model fingerprint, data and options) and skips finished tasks.
+    A re-run reuses what agrees with it: finished languages of the result file and of an
+    interrupted run (same model fingerprint, data and number-changing options).
     """
     reporter = reporter or Reporter()
     outcome = EvalOutcome()
     slug = _slug_for(request)
-    pending: list[tuple[Task, dict[str, LanguageData], float]] = []
     check_task_options(request)
+    pending: list[_Pending] = []
     for task_name in dict.fromkeys(TASKS.canonical(t) for t in request.tasks):
         task = build_task(TASKS.get(task_name), request)
-        target = Path(request.out_dir) / slug / f"{task.name}.json"
-        if not request.overwrite and _existing_covers(target, task, request.languages):
-            reporter.message(f"{task.name}: {target} is finished, skipped (use --overwrite to run again)")
-            outcome.skipped.append(target)
-            continue
         started = time.perf_counter()
         loaded = task.load(request.languages)
-        pending.append((task, loaded, time.perf_counter() - started))
-    if not pending:
-        return outcome
+        target = Path(request.run.out_dir) / slug / f"{task.name}.json"
+        pending.append(_Pending(task, loaded, time.perf_counter() - started, target))
 
     load_started = time.perf_counter()
     if adapter is None:
         adapter = _adapter_for(request)
     load_seconds = time.perf_counter() - load_started
-    record = model_record(adapter, spec=request.model, name=request.name)
-    record["slug"] = slug
+    record = {**model_record(adapter, spec=request.model, name=invocation_name(request)), "slug": slug}
     if request.layer_sweep:
-        return _run_sweep(request, adapter, record, pending, load_seconds, reporter, outcome)
-    cache = EmbeddingCache(adapter.fingerprint, root=request.cache_dir) if request.cache else None
+        from xharness.sweep import run_sweep
 
-    for task, loaded, data_seconds in pending:
-        store = PartialStore(request.out_dir, slug, task.name)
-        run_config = {"batch_size": request.batch_size}
-        config = {**task.config(), **run_config}
-        if request.overwrite:
-            store.clear()
-        finished = _finished_outcomes(store, loaded, model_fingerprint=adapter.fingerprint, config=config)
-        if finished:
-            reporter.message(f"{task.name}: reusing {len(finished)} finished language(s) from an interrupted run: {' '.join(finished)}")
-        reporter.message(f"{task.name}: {len(loaded)} languages, model {record['name']}")
-        embedder = Embedder(adapter, batch_size=request.batch_size, cache=cache, progress=reporter.progress, label=task.name, name=adapter.name)
-
-        def done(lang: str, result_outcome: LanguageOutcome, seconds: float, _task=task, _store=store, _loaded=loaded, _config=config) -> None:
-            _store.save(lang, result_outcome, model_fingerprint=adapter.fingerprint, config=_config, data_fingerprint=_loaded[lang].fingerprint)
-            reporter.language_done(_task.name, lang, result_outcome.score, seconds)
-
-        result = task.run(embedder, model=record, loaded=loaded, run_config=run_config, finished=finished, on_language=done)
-        result.timing = {"load_model": round(load_seconds, 4), "load_data": round(data_seconds, 4), **result.timing}
-        result.run = {
-            **embedder.stats.as_dict(),
-            "model_loaded": getattr(adapter, "loaded", True),
-            "cache": "off" if cache is None else str(cache.folder),
-            "reused_languages": sorted(finished),
-        }
-        outcome.paths.append(result.to_disk(request.out_dir))
-        store.clear()
-        outcome.results.append(result)
+        return run_sweep(request, adapter, record, pending, load_seconds, reporter, outcome)
+    cache = EmbeddingCache(adapter.fingerprint, root=request.run.cache_dir) if request.run.cache else None
+    for job in pending:
+        result = _run_task(job, request, adapter, record, cache, load_seconds, reporter, outcome)
+        if result is not None:
+            outcome.results.append(result)
     return outcome
 
 
-def _run_sweep(request, adapter, record, pending, load_seconds, reporter, outcome) -> EvalOutcome:
-    """Score every task at every requested layer from one forward pass per text; one result per task."""
-    from xharness.layers import LayerSweep, parse_layers, plot_layers
+def _kept_from_result(job: _Pending, request: EvalRequest, adapter: Adapter) -> dict[str, LanguageOutcome]:
+    """Languages of the existing result this run may keep; raises when the run disagrees with it."""
+    if request.run.overwrite:
+        return {}
+    existing = read_existing(job.target)
+    if existing is None:
+        return {}
+    reason = disagreement(existing, model_fingerprint=adapter.fingerprint, task=_task_identity(job.task), config=job.task.config())
+    if reason is not None:
+        raise refuse(job.target, reason)
+    kept = reusable(existing, job.loaded, target=job.target)
+    for lang in kept:
+        job.loaded.setdefault(lang, kept_data(existing, lang))
+    return kept
 
-    if not hasattr(adapter, "num_layers"):
-        raise XharnessError(f"--layer {request.layer_sweep} needs a transformers checkpoint; {adapter.name} ({adapter.kind}) has no layers")
-    layers = parse_layers(request.layer_sweep, adapter.num_layers)
-    sweep = LayerSweep(
-        adapter, layers, batch_size=request.batch_size, cache_root=request.cache_dir,
-        use_disk_cache=request.cache, progress=reporter.progress,
-    )
-    reported = layers[-1]
-    for task, loaded, data_seconds in pending:
-        reporter.message(f"{task.name}: {len(loaded)} languages x {len(layers)} layers ({layers[0]}..{layers[-1]}), model {record['name']}")
-        by_layer: dict[int, TaskResult] = {}
-        for layer in layers:
-            layer_record = {**model_record(sweep.per_layer[layer], spec=request.model, name=request.name), "slug": record["slug"]}
-            by_layer[layer] = task.run(
-                sweep.embed_for(layer, label=task.name), model=layer_record, loaded=loaded,
-                run_config={"batch_size": request.batch_size},
-            )
-            mean = sum(s.main_score for s in by_layer[layer].scores.values()) / len(by_layer[layer].scores)
-            reporter.message(f"  layer {layer:>2}: mean {task.main_metric} {mean:.2f}")
-        result = by_layer[reported]
-        result.model["layer_sweep"] = layers
-        result.layer_scores = {layer: r.scores for layer, r in by_layer.items()}
-        timing: dict[str, float] = {"load_model": round(load_seconds, 4), "load_data": round(data_seconds, 4)}
-        for r in by_layer.values():
-            for phase, seconds in r.timing.items():
-                timing[phase] = round(timing.get(phase, 0.0) + seconds, 4)
-        result.timing = timing
-        result.run = {**sweep.stats.as_dict(), "cache": "on" if request.cache else "off", "reported_layer": reported}
-        path = result.to_disk(request.out_dir)
-        plot_layers(
-            {layer: {lang: s.main_score for lang, s in r.scores.items()} for layer, r in by_layer.items()},
-            title=f"{task.name} | {record['name']}: {task.main_metric} by layer",
-            path=path.with_name(f"{task.name}.layers.svg"),
-        )
-        outcome.paths.append(path)
-        outcome.results.append(result)
-    return outcome
+
+def _task_identity(task: Task) -> dict[str, Any]:
+    return {"version": task.version, "split": task.split}
+
+
+def _run_task(job, request, adapter, record, cache, load_seconds, reporter, outcome) -> TaskResult | None:
+    task = job.task
+    requested = list(job.loaded)
+    kept = _kept_from_result(job, request, adapter)
+    if kept and all(lang in kept for lang in requested):
+        reporter.message(f"{task.name}: {job.target} is finished, skipped (use --overwrite to run again)")
+        outcome.skipped.append(job.target)
+        return None
+    config = task.config()
+    keys = {
+        lang: partial_key(model_fingerprint=adapter.fingerprint, config=config, data_fingerprint=job.loaded[lang].fingerprint)
+        for lang in requested
+    }
+    store = PartialStore(request.run.out_dir, record["slug"], task.name)
+    resumed = {} if request.run.overwrite else {lang: o for lang in requested if lang not in kept and (o := store.load(lang, key=keys[lang]))}
+    if resumed:
+        reporter.message(f"{task.name}: reusing {len(resumed)} finished language(s) from an interrupted run: {' '.join(resumed)}")
+    reporter.message(f"{task.name}: {len(requested) - len(kept)} languages, model {record['name']}")
+    embedder = Embedder(adapter, batch_size=request.run.batch_size, cache=cache, progress=reporter.progress, label=task.name, name=adapter.name)
+
+    def done(lang: str, result_outcome: LanguageOutcome, seconds: float) -> None:
+        store.save(lang, result_outcome, key=keys[lang])
+        reporter.language_done(task.name, lang, result_outcome.score, seconds)
+
+    # Languages kept from the result file come first, in their order; then this run's, in its order.
+    loaded = {lang: job.loaded[lang] for lang in [*kept, *(lang for lang in requested if lang not in kept)]}
+    result = task.run(embedder, model=record, loaded=loaded, finished={**kept, **resumed}, on_language=done)
+    result.timing = {"load_model": round(load_seconds, 4), "load_data": round(job.data_seconds, 4), **result.timing}
+    result.run = {
+        "batch_size": request.run.batch_size,
+        **embedder.stats.as_dict(),
+        "model_loaded": getattr(adapter, "loaded", True),
+        "cache": "off" if cache is None else str(cache.folder),
+        "reused_languages": sorted(resumed),
+        "kept_languages": sorted(kept),
+    }
+    with locked(job.target.parent):
+        result = _merge_concurrent(result, job, request, adapter)
+        outcome.paths.append(result.to_disk(request.run.out_dir))
+    store.discard(keys)
+    return result
+
+
+def _merge_concurrent(result: TaskResult, job: _Pending, request: EvalRequest, adapter: Adapter) -> TaskResult:
+    """Add languages another run wrote into the result since this run started (under the folder lock)."""
+    if request.run.overwrite:
+        return result
+    existing = read_existing(job.target)
+    if existing is None:
+        return result
+    reason = disagreement(existing, model_fingerprint=adapter.fingerprint, task=_task_identity(job.task), config=job.task.config())
+    if reason is not None:
+        raise refuse(job.target, reason + " (written while this run was going; its languages are kept for a re-run)")
+    extra = [lang for lang in existing.scores if lang not in result.scores]
+    if not extra:
+        return result
+    files = existing.task.get("data_files") or {}
+    result.scores = {**{lang: existing.scores[lang] for lang in extra}, **result.scores}
+    result.items = {**{lang: (existing.items or {}).get(lang, {}) for lang in extra}, **(result.items or {})}
+    result.task["data_files"] = {**{lang: files[lang] for lang in extra if lang in files}, **result.task["data_files"]}
+    result.task["languages"] = list(result.scores)
+    from xharness.adapters.base import digest
+
+    result.task["data_fingerprint"] = digest({lang: entry["sha256"] for lang, entry in result.task["data_files"].items()})
+    return result

@@ -19,6 +19,7 @@ import numpy as np
 from xharness.adapters.base import digest
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore, TaskResult
+from xharness.tasks.options import TaskOption, resolve
 from xharness.timing import PhaseTimer
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -51,6 +52,9 @@ class Task(ABC):
     layout: ClassVar[str]  # the data layout expected under --data-dir, for `xharness tasks`
     split: ClassVar[str] = "test"
     languages_note: ClassVar[str] = "every language found under --data-dir"
+    # The options the task takes, as data: the CLI builds its flags from these, the runner passes
+    # the user's values to the constructor under these names, and `config()` records them.
+    options: ClassVar[tuple[TaskOption, ...]] = ()
 
     def __init__(self, data_dir: Path | str | None, *, limit: int | None = None) -> None:
         if data_dir is None:
@@ -63,6 +67,12 @@ class Task(ABC):
         if limit is not None and limit < 1:
             raise XharnessError(f"--limit must be a positive number, got {limit}")
         self.limit = limit
+        self.option_values = resolve(self.options, {}, task=self.name)
+
+    def set_options(self, **values: Any) -> Mapping[str, Any]:
+        """Check the subclass's option values against the declarations (the one place they are checked)."""
+        self.option_values = resolve(self.options, values, task=self.name)
+        return self.option_values
 
     # -- what a subclass implements -------------------------------------------------------
 
@@ -96,8 +106,9 @@ class Task(ABC):
         return {}
 
     def config(self) -> dict[str, Any]:
-        """Task options that change the numbers."""
-        return {"limit": self.limit}
+        """Task options that change the numbers (the declared ones, plus --limit)."""
+        numbers = {option.name: self.option_values[option.name] for option in self.options if option.changes_numbers}
+        return {"limit": self.limit, **numbers}
 
     # -- what the base class owns ---------------------------------------------------------
 

@@ -27,8 +27,13 @@ import numpy as np
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.mining import INDEXES, RETRIEVALS
+from xharness.tasks.options import K, MARGIN, TaskOption
 from xharness.tasks.threshold import at_threshold, best_threshold
 from xharness.textfiles import decode_lines, read_bytes
+
+# Threshold and duplicate behaviour: ours, or XTREME's as its scripts do it (see `protocol()`).
+PROTOCOLS: tuple[str, ...] = ("xharness", "xtreme")
 
 BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
 # Our split name -> the names it may have on disk (XTREME's first, then BUCC's).
@@ -139,6 +144,16 @@ class Bucc2018(Task):
     description = "BUCC 2018 bitext mining: margin-scored candidates, F1 with the threshold tuned on dev and applied to test"
     layout = "{lg}-en.{split}.{lg|en|gold}, split dev|test (XTREME) or sample|training (BUCC), optionally under bucc2018/"
     languages_note = "de fr ru zh (with en)"
+    options = (
+        K,
+        MARGIN,
+        TaskOption("retrieval", str, "max", "candidate retrieval", choices=RETRIEVALS),
+        TaskOption("index", str, "flat", "FAISS index (flat is exact; hnsw/ivf approximate)", choices=INDEXES),
+        TaskOption(
+            "protocol", str, "xharness", "our protocol, or XTREME's behaviour (duplicates dropped, threshold 0 fallback)",
+            choices=PROTOCOLS,
+        ),
+    )
 
     def __init__(
         self,
@@ -152,18 +167,8 @@ class Bucc2018(Task):
         protocol: str = "xharness",
     ) -> None:
         super().__init__(data_dir, limit=limit)
-        if protocol not in ("xharness", "xtreme"):
-            raise XharnessError(f"unknown BUCC protocol '{protocol}'; choose xharness or xtreme")
-        self.bucc_protocol = protocol
-        from xharness.tasks.retrieval import MARGINS
-
-        if margin not in MARGINS:
-            raise XharnessError(f"unknown margin '{margin}'; choose one of {', '.join(MARGINS)}")
-        if retrieval not in ("fwd", "bwd", "intersect", "max"):
-            raise XharnessError(f"unknown retrieval '{retrieval}'; choose one of fwd, bwd, intersect, max")
-        if k < 1:
-            raise XharnessError(f"k must be at least 1, got {k}")
-        self.k, self.margin, self.retrieval, self.index = k, margin, retrieval, index
+        self.set_options(k=k, margin=margin, retrieval=retrieval, index=index, protocol=protocol)
+        self.k, self.margin, self.retrieval, self.index, self.bucc_protocol = k, margin, retrieval, index, protocol
 
     def _folders(self, lang: str) -> list[Path]:
         root = self.data_dir
@@ -206,9 +211,6 @@ class Bucc2018(Task):
                 else "identical sentences merged for mining, mined pairs expanded to every line id"
             ),
         }
-
-    def config(self) -> dict[str, Any]:
-        return {"limit": self.limit, "protocol": self.bucc_protocol, **self.protocol()["mining"]}
 
     def _load_split(self, lang: str, split: str) -> Split | None:
         prefix = self._split_prefix(lang, split)

@@ -35,6 +35,7 @@ import numpy as np
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.options import TaskOption
 from xharness.tasks.labelled_data import (
     PAIR,
     SINGLE,
@@ -72,6 +73,10 @@ class ClassificationTask(Task):
     main_metric: ClassVar[str] = "accuracy"
     schema: ClassVar[Schema] = SINGLE
     subfolders: ClassVar[tuple[str, ...]] = ("",)
+    options = (
+        TaskOption("seeds", int, 5, "seeds to repeat the probe over", minimum=1),
+        TaskOption("probe_train_size", int, None, "cap on English training items, sampled per label", minimum=1),
+    )
 
     def __init__(
         self,
@@ -82,10 +87,7 @@ class ClassificationTask(Task):
         probe_train_size: int | None = None,
     ) -> None:
         super().__init__(data_dir, limit=limit)
-        if seeds < 1:
-            raise XharnessError(f"--seeds must be at least 1, got {seeds}")
-        if probe_train_size is not None and probe_train_size < 1:
-            raise XharnessError(f"--probe-train-size must be a positive number, got {probe_train_size}")
+        self.set_options(seeds=seeds, probe_train_size=probe_train_size)
         self.seeds = list(range(seeds))
         self.probe_train_size = probe_train_size
         found = find_sources(self.candidates())
@@ -283,9 +285,6 @@ class ClassificationTask(Task):
         if self._skipped:
             protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
         return protocol
-
-    def config(self) -> dict[str, Any]:
-        return {"limit": self.limit, "seeds": len(self.seeds), "probe_train_size": self.probe_train_size}
 
 
 class Classify(ClassificationTask):

@@ -18,6 +18,7 @@ import numpy as np
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.options import K, MARGIN
 from xharness.tasks.languages import LASER_TO_SHORT, SHORT_TO_LASER, XTREME_TATOEBA, to_short
 from xharness.tasks.retrieval import accuracy, l2_normalize, margin_rescore
 from xharness.textfiles import decode_lines, read_bytes
@@ -71,15 +72,12 @@ class Tatoeba(Task):
     layout = "tatoeba.xxx-eng.{xxx,eng} (LASER, e.g. tatoeba/v1/) or xx-en.{xx,en} (XTREME download)"
     languages_note = "XTREME's 36 by default (" + " ".join(XTREME_TATOEBA) + "); -l all for all found; 2- or 3-letter codes"
 
+    options = (K, MARGIN)
+
     def __init__(self, data_dir: Path | str | None, *, limit: int | None = None, k: int = 4, margin: str = "ratio") -> None:
         super().__init__(data_dir, limit=limit)
-        from xharness.tasks.retrieval import MARGINS
-
-        if margin not in MARGINS:
-            raise XharnessError(f"unknown margin '{margin}'; choose one of {', '.join(MARGINS)}")
-        if k < 1:
-            raise XharnessError(f"k must be at least 1, got {k}")
-        self.margin_k, self.margin = k, margin
+        self.set_options(k=k, margin=margin)
+        self.k, self.margin = k, margin
         self.folder = self._find_folder()
 
     def _find_folder(self) -> Path:
@@ -124,13 +122,10 @@ class Tatoeba(Task):
             "main": "top-1 accuracy x100, en->xx (XTREME)",
             "extra": {
                 "accuracy_xx2en": "top-1 accuracy x100, other language as queries",
-                "accuracy_margin": f"top-1 by {self.margin} margin over the k={self.margin_k} nearest candidates, en->xx (LASER xSIM)",
+                "accuracy_margin": f"top-1 by {self.margin} margin over the k={self.k} nearest candidates, en->xx (LASER xSIM)",
             },
             "correct_if": "the retrieved index is the query's own line (ties between identical sentences count only the own line)",
         }
-
-    def config(self) -> dict[str, Any]:
-        return {"limit": self.limit, "margin": self.margin, "margin_k": self.margin_k}
 
     def load_language(self, lang: str) -> LanguageData:
         files = _pair_files(self.folder, lang)
@@ -155,13 +150,13 @@ class Tatoeba(Task):
         english, other = data
         en_vecs = l2_normalize(embed(english))
         xx_vecs = l2_normalize(embed(other))
-        metrics, items = score_retrieval(en_vecs, xx_vecs, margin_k=self.margin_k, margin=self.margin)
+        metrics, items = score_retrieval(en_vecs, xx_vecs, k=self.k, margin=self.margin)
         score = LanguageScore(main_score=metrics["accuracy"], metrics=metrics, n=len(english))
         return LanguageOutcome(score=score, items=items)
 
 
 def score_retrieval(
-    queries: np.ndarray, targets: np.ndarray, *, margin_k: int = 4, margin: str = "ratio"
+    queries: np.ndarray, targets: np.ndarray, *, k: int = 4, margin: str = "ratio"
 ) -> tuple[dict[str, float], dict[str, list]]:
     """Tatoeba metrics for aligned, L2-normalised rows: queries[i] translates targets[i].
 
@@ -177,7 +172,7 @@ def score_retrieval(
     if queries.shape != targets.shape:
         raise ValueError(f"queries {queries.shape} and targets {targets.shape} must be aligned and the same shape")
     gold = np.arange(queries.shape[0])
-    nb = two_way_knn(queries, targets, k=margin_k)
+    nb = two_way_knn(queries, targets, k=k)
     pred = nb.fwd_I[:, 0]
     pred_back = nb.bwd_I[:, 0]
     scores = margin_rescore(nb.fwd_D, nb.fwd_I, nb.fwd_D.mean(axis=1), nb.bwd_D.mean(axis=1), margin=margin)

@@ -12,7 +12,7 @@ from fakes import LookupAdapter
 from xharness.cli import main
 from xharness.errors import XharnessError
 from xharness.results import TaskResult, load_items
-from xharness.runner import EvalRequest, run_eval
+from xharness.runner import EvalRequest, RunOptions, run_eval
 from xharness.tasks.bucc import Bucc2018
 from xharness.tasks.threshold import at_threshold, best_threshold
 
@@ -46,7 +46,7 @@ def test_toy_bucc_is_found_exactly(tmp_path):
     vectors = toy_split(tmp_path, "dev", pairs=3, src_extra=2, en_extra=1, offset=0)
     vectors |= toy_split(tmp_path, "test", pairs=4, src_extra=1, en_extra=2, offset=8)
     out = tmp_path / "results"
-    run_eval(EvalRequest(model="toy", tasks=("bucc2018",), data_dir=tmp_path, out_dir=out), adapter=LookupAdapter(vectors))
+    run_eval(EvalRequest(model="toy", tasks=("bucc2018",), data_dir=tmp_path, run=RunOptions(out_dir=out)), adapter=LookupAdapter(vectors))
     result = TaskResult.from_disk(out / "toy" / "bucc2018.json")
     de = result.scores["de"]
     # Every hidden pair is mined above every distractor on both splits: the best cut is perfect...
@@ -104,7 +104,7 @@ def test_duplicate_sentences_expand_to_every_line(tmp_path):
         (tmp_path / f"de-en.{split}.gold").write_text("de-3\ten-1\n", encoding="utf-8")
     out = tmp_path / "r"
     adapter = LookupAdapter(vectors)
-    run_eval(EvalRequest(model="dup", tasks=("bucc",), data_dir=tmp_path, out_dir=out), adapter=adapter)
+    run_eval(EvalRequest(model="dup", tasks=("bucc",), data_dir=tmp_path, run=RunOptions(out_dir=out)), adapter=adapter)
     items = load_items(out / "dup" / "bucc2018.json")["de"]
     pairs = set(zip(items["src_id"], items["tgt_id"]))
     assert {("de-1", "en-1"), ("de-3", "en-1")} <= pairs
@@ -120,7 +120,7 @@ def test_scores_agree_with_the_items_sidecar(tmp_path):
         pytest.skip("shared Tatoeba data not present")
     build_from_tatoeba(tmp_path / "bucc2018", "de", n_parallel=60, n_distractors=60)
     out = tmp_path / "r"
-    run_eval(EvalRequest(model="char", tasks=("bucc2018",), data_dir=tmp_path, out_dir=out), adapter=CharNgramAdapter())
+    run_eval(EvalRequest(model="char", tasks=("bucc2018",), data_dir=tmp_path, run=RunOptions(out_dir=out)), adapter=CharNgramAdapter())
     result = TaskResult.from_disk(out / "char" / "bucc2018.json").scores["de"]
     items = load_items(out / "char" / "bucc2018.json")["de"]
     gold = {tuple(line.split("\t")) for line in (tmp_path / "bucc2018" / "de-en.test.gold").read_text().splitlines()}
@@ -161,7 +161,7 @@ def test_xtreme_protocol_drops_duplicated_texts(tmp_path):
         (tmp_path / f"de-en.{split}.en").write_text("en-1\tmatch\nen-2\tunrelated\n", encoding="utf-8")
         (tmp_path / f"de-en.{split}.gold").write_text("de-3\ten-1\nde-2\ten-2\n", encoding="utf-8")
     out = tmp_path / "r"
-    run_eval(EvalRequest(model="dup", tasks=("bucc",), data_dir=tmp_path, out_dir=out, task_options={"protocol": "xtreme"}),
+    run_eval(EvalRequest(model="dup", tasks=("bucc",), data_dir=tmp_path, task_options={"protocol": "xtreme"}, run=RunOptions(out_dir=out)),
              adapter=LookupAdapter(vectors))
     result = TaskResult.from_disk(out / "dup" / "bucc2018.json")
     items = load_items(out / "dup" / "bucc2018.json")["de"]
@@ -211,7 +211,7 @@ def test_bucc_equals_an_independent_brute_force(tmp_path):
     build_from_tatoeba(tmp_path, "fr", n_parallel=70, n_distractors=50)
     adapter = CharNgramAdapter(128)
     out = tmp_path / "r"
-    run_eval(EvalRequest(model="char", tasks=("bucc2018",), data_dir=tmp_path, out_dir=out, cache=False), adapter=adapter)
+    run_eval(EvalRequest(model="char", tasks=("bucc2018",), data_dir=tmp_path, run=RunOptions(out_dir=out, cache=False)), adapter=adapter)
     ours = TaskResult.from_disk(out / "char" / "bucc2018.json").scores["fr"]
 
     def split_pairs(split):

@@ -11,7 +11,7 @@ from fakes import CharNgramAdapter
 from xharness.cache import EmbeddingCache, cache_summary, clear_cache
 from xharness.embedding import Embedder
 from xharness.results import TaskResult, load_items
-from xharness.runner import EvalRequest, run_eval
+from xharness.runner import EvalRequest, RunOptions, run_eval
 
 DE = ["Ich habe Hunger.", "Das Haus ist rot.", "Wo ist der Bahnhof?", "Heute regnet es."]
 EN = ["I am hungry.", "The house is red.", "Where is the station?", "It is raining today."]
@@ -116,31 +116,31 @@ def data_dir(tmp_path):
 
 
 def test_second_run_is_served_from_the_cache(data_dir, tmp_path):
-    request = EvalRequest(model="m", data_dir=data_dir, out_dir=tmp_path / "r", languages=("all",), cache_dir=tmp_path / "c")
+    request = EvalRequest(model="m", data_dir=data_dir, languages=("all",), run=RunOptions(out_dir=tmp_path / "r", cache_dir=tmp_path / "c"))
     first = CountingAdapter()
     run_eval(request, adapter=first)
     assert len(first.encoded) == len(set(DE + FR + EN))
     second = CountingAdapter()
     from dataclasses import replace
 
-    result = run_eval(replace(request, overwrite=True), adapter=second).results[0]
+    result = run_eval(replace(request, run=replace(request.run, overwrite=True)), adapter=second).results[0]
     assert second.encoded == []
     assert result.run["encoded"] == 0 and result.run["cache_hits"] > 0
     off = CountingAdapter()
-    run_eval(replace(request, overwrite=True, cache=False), adapter=off)
+    run_eval(replace(request, run=replace(request.run, overwrite=True, cache=False)), adapter=off)
     assert len(off.encoded) == len(DE) + len(FR) + 2 * len(EN)  # English once per language: nothing kept
 
 
 def test_interrupted_run_resumes_to_the_same_result(data_dir, tmp_path):
     uninterrupted = run_eval(
-        EvalRequest(model="m", data_dir=data_dir, out_dir=tmp_path / "a", languages=("de", "fr"), cache=False),
+        EvalRequest(model="m", data_dir=data_dir, languages=("de", "fr"), run=RunOptions(out_dir=tmp_path / "a", cache=False)),
         adapter=CountingAdapter(),
     ).paths[0]
-    request = EvalRequest(model="m", data_dir=data_dir, out_dir=tmp_path / "b", languages=("de", "fr"), cache=False)
+    request = EvalRequest(model="m", data_dir=data_dir, languages=("de", "fr"), run=RunOptions(out_dir=tmp_path / "b", cache=False))
     with pytest.raises(KeyboardInterrupt):
         run_eval(request, adapter=CountingAdapter(fail_on=FR[0]))  # dies in the second language
-    partial = tmp_path / "b" / "m" / ".partial" / "tatoeba" / "de.json"
-    assert partial.exists() and not (tmp_path / "b" / "m" / "tatoeba.json").exists()
+    partials = list((tmp_path / "b" / "m" / ".partial" / "tatoeba").glob("de.*.json"))
+    assert len(partials) == 1 and not (tmp_path / "b" / "m" / "tatoeba.json").exists()
     resumed = CountingAdapter()
     outcome = run_eval(request, adapter=resumed)
     assert not any(text in resumed.encoded for text in DE)  # German was not recomputed
@@ -148,11 +148,11 @@ def test_interrupted_run_resumes_to_the_same_result(data_dir, tmp_path):
     assert a.scores == b.scores
     assert load_items(uninterrupted) == load_items(outcome.paths[0])
     assert b.run["reused_languages"] == ["de"]
-    assert not (tmp_path / "b" / "m" / ".partial").exists()
+    assert not (tmp_path / "b" / "m" / ".partial").exists()  # this run removed its own partials
 
 
 def test_partials_of_another_model_are_not_reused(data_dir, tmp_path):
-    request = EvalRequest(model="m", data_dir=data_dir, out_dir=tmp_path / "b", languages=("de", "fr"), cache=False)
+    request = EvalRequest(model="m", data_dir=data_dir, languages=("de", "fr"), run=RunOptions(out_dir=tmp_path / "b", cache=False))
     with pytest.raises(KeyboardInterrupt):
         run_eval(request, adapter=CountingAdapter(fail_on=FR[0]))
     other = CountingAdapter()
@@ -162,7 +162,7 @@ def test_partials_of_another_model_are_not_reused(data_dir, tmp_path):
 
 
 def test_finished_task_with_missing_languages_is_run(data_dir, tmp_path):
-    base = dict(model="m", data_dir=data_dir, out_dir=tmp_path / "r", cache=False)
+    base = dict(model="m", data_dir=data_dir, run=RunOptions(out_dir=tmp_path / "r", cache=False))
     run_eval(EvalRequest(**base, languages=("de",)), adapter=CountingAdapter())
     skipped = run_eval(EvalRequest(**base, languages=("de",)), adapter=CountingAdapter())
     assert skipped.skipped and not skipped.results
@@ -173,7 +173,7 @@ def test_finished_task_with_missing_languages_is_run(data_dir, tmp_path):
 
 def _eval_in_process(data_dir, out_dir, cache_dir):
     run_eval(
-        EvalRequest(model="m", data_dir=data_dir, out_dir=out_dir, languages=("de", "fr"), overwrite=True, cache_dir=cache_dir),
+        EvalRequest(model="m", data_dir=data_dir, languages=("de", "fr"), run=RunOptions(out_dir=out_dir, overwrite=True, cache_dir=cache_dir)),
         adapter=CountingAdapter(),
     )
 

@@ -10,7 +10,7 @@ from fakes import CharNgramAdapter, LookupAdapter
 from xharness.cli import main
 from xharness.errors import XharnessError
 from xharness.results import TaskResult, load_items
-from xharness.runner import EvalRequest, run_eval
+from xharness.runner import EvalRequest, RunOptions, run_eval
 from xharness.tasks import TASKS
 from xharness.tasks.classification import Classify, PawsX, Sentiment, Xnli
 
@@ -313,7 +313,7 @@ def test_rotated_copies_of_english_show_the_drop_per_language(tmp_path):
     vectors = rotated_languages(tmp_path / "data")
     out = tmp_path / "results"
     run_eval(
-        EvalRequest(model="toy", tasks=("classify",), data_dir=tmp_path / "data", out_dir=out, task_options={"seeds": 3, "probe_train_size": 20}),
+        EvalRequest(model="toy", tasks=("classify",), data_dir=tmp_path / "data", task_options={"seeds": 3, "probe_train_size": 20}, run=RunOptions(out_dir=out)),
         adapter=LookupAdapter(vectors),
     )
     result = TaskResult.from_disk(out / "toy" / "classify.json")
@@ -333,7 +333,7 @@ def test_seeds_change_the_sampling_not_the_test_set(tmp_path):
     for seeds in (1, 4):
         out = tmp_path / f"r{seeds}"
         run_eval(
-            EvalRequest(model="m", tasks=("pawsx",), data_dir=root, out_dir=out, task_options={"seeds": seeds, "probe_train_size": 16}),
+            EvalRequest(model="m", tasks=("pawsx",), data_dir=root, task_options={"seeds": seeds, "probe_train_size": 16}, run=RunOptions(out_dir=out)),
             adapter=CharNgramAdapter(64),
         )
         runs[seeds] = (TaskResult.from_disk(out / "m" / "pawsx.json"), load_items(out / "m" / "pawsx.json"))
@@ -366,7 +366,7 @@ def test_english_is_embedded_once_and_probes_are_reused(tmp_path):
 def test_sidecar_items_and_limit(tmp_path):
     xtreme_pawsx(tmp_path)
     out = tmp_path / "out"
-    run_eval(EvalRequest(model="m", tasks=("pawsx",), data_dir=tmp_path, out_dir=out, limit=4, task_options={"seeds": 2}), adapter=CharNgramAdapter(64))
+    run_eval(EvalRequest(model="m", tasks=("pawsx",), data_dir=tmp_path, limit=4, task_options={"seeds": 2}, run=RunOptions(out_dir=out)), adapter=CharNgramAdapter(64))
     items = load_items(out / "m" / "pawsx.json")["de"]
     assert set(items) == {"predicted", "gold", "correct"} and len(items["gold"]) == 4
     assert [c[0] for c in items["correct"]] == [int(p == g) for p, g in zip(items["predicted"], items["gold"])]

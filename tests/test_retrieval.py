@@ -17,7 +17,7 @@ def test_hand_computed_tatoeba_case():
     #   e0: .985 .259 .174 -> x0 (right)     e1: .174 .966 .985 -> x2 (wrong)    e2: .866 .819 .766 -> x0 (wrong)
     # Other direction (cols): x0 -> e0 (right), x1 -> e1 (right), x2 -> e1 (wrong).
     en, xx = unit([0, 90, 40]), unit([10, 75, 80])
-    metrics, items = score_retrieval(en, xx, margin_k=2)
+    metrics, items = score_retrieval(en, xx, k=2)
     assert items["predicted"] == [0, 2, 0]
     assert items["correct"] == [1, 0, 0]
     assert items["predicted_xx2en"] == [0, 1, 1]
@@ -107,7 +107,7 @@ def test_ties_between_identical_vectors_go_to_the_lower_index():
     corpus = l2_normalize(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0]], dtype=np.float32))
     queries = l2_normalize(np.array([[0.1, 1, 0], [0.1, 1, 0.05], [1, 0, 0], [0, 1, 0.1]], dtype=np.float32))
     np.testing.assert_array_equal(top1(queries, corpus), [1, 1, 0, 1])
-    metrics, items = score_retrieval(queries, corpus, margin_k=2)
+    metrics, items = score_retrieval(queries, corpus, k=2)
     sim = queries.astype(np.float64) @ corpus.astype(np.float64).T
     assert items["predicted"] == sim.argmax(axis=1).tolist()  # query 3's own line (3) loses the tie
     assert items["predicted_xx2en"] == sim.argmax(axis=0).tolist()

@@ -8,7 +8,7 @@ import pytest
 from fakes import CharNgramAdapter, LookupAdapter
 from xharness.errors import XharnessError
 from xharness.results import TaskResult, load_items
-from xharness.runner import EvalRequest, run_eval
+from xharness.runner import EvalRequest, RunOptions, run_eval
 from xharness.tasks.tatoeba import Tatoeba
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -100,7 +100,7 @@ def test_run_writes_result_and_items(tmp_path):
     write_laser(data, "deu", DE, EN)
     adapter = lookup_for(zip(EN, DE))
     out = tmp_path / "results"
-    request = EvalRequest(model="lookup", data_dir=data, out_dir=out, languages=("de",))
+    request = EvalRequest(model="lookup", data_dir=data, languages=("de",), run=RunOptions(out_dir=out))
     outcome = run_eval(request, adapter=adapter)
     path = out / "lookup" / "tatoeba.json"
     assert outcome.paths == [path]
