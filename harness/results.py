@@ -7,10 +7,12 @@ migrated apart from this module, keyed on `schema_version`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import platform
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -23,9 +25,28 @@ SCHEMA_VERSION = 2  # 2: config.k (was Tatoeba's margin_k); batch_size under run
 ITEMS_SUFFIX = ".items.json"
 
 
+# Folder names stay well under file systems' 255-byte limit, with room for a task's file names.
+MAX_SLUG = 80
+
+
 def model_slug(name: str) -> str:
-    """A folder-safe name: lowercase, runs of other characters become one '-'."""
-    slug = re.sub(r"[^a-z0-9._]+", "-", name.lower()).strip("-.")
+    """A folder-safe name: lowercase ASCII, runs of other characters become one '-'.
+
+    Accents are folded (é -> e). A name that loses characters it cannot spell in ASCII (Chinese,
+    Cyrillic, ...) or is too long gets a short hash of the whole name, so two such names never
+    share a folder.
+
+    >>> model_slug("XLM-R Large (MNLI)")
+    'xlm-r-large-mnli'
+    >>> model_slug("模型一") != model_slug("模型二")
+    True
+    """
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9._]+", "-", folded.lower()).strip("-.")
+    lossy = any(not ch.isascii() and unicodedata.category(ch)[0] in "LN" for ch in unicodedata.normalize("NFKD", name))
+    if lossy or len(slug) > MAX_SLUG:
+        suffix = hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+        slug = f"{(slug or 'model')[: MAX_SLUG - 11].rstrip('-.')}-{suffix}"
     return slug or "model"
 
 
