@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from xharness.leaderboard.compare import Comparison, Row
+from xharness.leaderboard.compare import Comparison, ComparisonRow
 from xharness.leaderboard.render_md import md_text
 from xharness.table import format_table
 

@@ -25,7 +25,7 @@ from xharness.leaderboard.render_compare import format_delta as _delta
 from xharness.leaderboard.render_compare import format_interval as _interval
 from xharness.leaderboard.render_compare import format_score as _score
 from xharness.leaderboard.render_md import md_text
-from xharness.leaderboard.report import Cell, Checkpoint, Report
+from xharness.leaderboard.report import DeltaCell, Checkpoint, Report
 
 DASH = "–"
 P_VALUE_RULE = "two-sided bootstrap p = min(1, 2 * min(#{d* <= 0} + 1, #{d* >= 0} + 1) / (B + 1)) over the B resampled deltas d*"
@@ -44,11 +44,11 @@ def _p(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _marked(cell: Cell) -> str:
+def _marked(cell: DeltaCell) -> str:
     return _delta(cell.delta) + ("*" if cell.significant else "")
 
 
-def _with_interval(cell: Cell | None) -> str:
+def _with_interval(cell: DeltaCell | None) -> str:
     if cell is None:
         return DASH
     return _marked(cell) + (f" {_interval(cell)}" if cell.low is not None else "")
@@ -104,7 +104,7 @@ def _cell_notes(report: Report) -> list[tuple[str, str]]:
     return out
 
 
-def _detail_rows(report: Report, task: str) -> Iterable[tuple[Checkpoint, Cell]]:
+def _detail_rows(report: Report, task: str) -> Iterable[tuple[Checkpoint, DeltaCell]]:
     for ck in report.checkpoints:
         deltas = ck.task(task)
         if deltas is None:
@@ -349,7 +349,7 @@ def _html_table(headers: list[str], rows: list[list[str]], *, text_columns: int,
     return f'<div class="table-wrap"><table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-def _sig_cell(cell: Cell | None, *, interval: bool = False) -> str:
+def _sig_cell(cell: DeltaCell | None, *, interval: bool = False) -> str:
     if cell is None:
         return DASH
     text = esc(_marked(cell))
