@@ -1,12 +1,22 @@
-"""Aggregation of result files into per-language tables, and item-level comparison of two runs.
+"""Aggregation of result files into per-language tables, and item-level comparison of runs.
 
-Modules: `collect` (read and validate a results folder), `tables` (pure table building),
-`references` (published reference rows), `render_md` / `render_html` / `render_data` /
-`render` (output formats), `bootstrap` (paired bootstrap, numpy only), `compare` and
-`render_compare` (`xharness compare`), `cli` (the two commands), `make_example` (the committed
-example built from the demo). The names below are imported lazily, so importing this package
-(as the CLI does at start-up) costs nothing; `collect.collect`, `compare.compare` and
-`render.render` share their module's name and are imported from their modules.
+Reading: `collect` (read and validate a results folder), `names` (display names), `references`
+(published reference rows).
+Statistics (data in, data out; no output formats): `tables` (leaderboard tables), `bootstrap`
+(paired bootstrap, numpy only), `adjust` (p-values and their adjustment), `units` (per-item
+outcomes -> bootstrap units, read from each task's declared `item_record`), `compare`
+(`xharness compare`), `report` (`xharness report`), `heatmaps` (the report's figure data and
+colour scale).
+Rendering (one module per format): `formats` (number formats and escaping every renderer
+shares); the leaderboard's `render_md`, `render_html`, `render_data` (CSV and JSON) and
+`render` (writing); the comparison's `render_compare` (terminal, Markdown, JSON); the report's
+`report_wording`, `render_report_md`, `render_report_html` (with `render_heatmap_svg`),
+`render_report_json`, `render_figures` (SVG and PNG files) and `render_report` (writing).
+`cli` holds the three commands, `make_example` the committed example built from the demo.
+
+The names below are imported lazily, so importing this package (as the CLI does at start-up)
+costs nothing; `collect.collect`, `compare.compare` and `render.render` share their module's
+name and are imported from their modules.
 """
 
 from __future__ import annotations

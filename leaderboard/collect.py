@@ -16,7 +16,7 @@ from xharness.results import ITEMS_SUFFIX, TaskResult
 
 
 @dataclass(frozen=True)
-class Entry:
+class ResultEntry:
     """One valid result file: where it is (relative to the results folder, POSIX style) and what it holds."""
 
     source: str
@@ -41,7 +41,7 @@ class Skipped:
 @dataclass
 class Collection:
     root: Path
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[ResultEntry] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
 
@@ -99,7 +99,7 @@ def collect(root: Path, *, skip_invalid: bool = False, exclude: Iterable[Path] =
                 raise XharnessError(f"invalid result file: {exc} (use --skip-invalid to leave such files out)") from None
             collection.skipped.append(Skipped(source=source, reason=str(exc)))
             continue
-        entry = Entry(source=source, path=path, result=result)
+        entry = ResultEntry(source=source, path=path, result=result)
         key = (entry.model, entry.task)
         if key in seen:
             raise XharnessError(

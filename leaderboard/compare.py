@@ -4,22 +4,18 @@ paired bootstrap interval.
 A and B are two result files of one task, or two model folders (every task both hold). Two
 runs are compared only when they measured the same thing on the same items: the same task
 version, split, main metric and protocol, and per language the same data fingerprint;
-anything else is refused with one line. What is resampled depends on the main metric:
-
-- `accuracy` (Tatoeba, classification): the per-item `correct` outcomes (an item's share of
-  probe seeds when `correct` holds one list per item);
-- `f1` (BUCC): the gold pairs together with every candidate either run accepted, each unit
-  scored as a true positive, false positive or false negative (see `bootstrap`); gold pairs
-  that neither run even mined count as false negatives for both.
+anything else is refused with one line. What is resampled is what the task declares: its
+class's `item_record` (looked up in the task registry by the result's task name) names the
+per-item fields and the bootstrap unit (`units`: a mean over a per-item value, or F1 over
+mined pairs), and `higher_is_better` says which sign of a difference is a gain.
 
 Before resampling, the statistic is recomputed from the per-item outcomes and must equal the
-file's `main_score`; a language whose outcomes cannot reproduce it (or that has none) gets
-its scores and difference but no interval, with the reason.
+file's `main_score`; a language whose outcomes cannot reproduce it (or that has none, or whose
+task is not registered here) gets its scores and difference but no interval, with the reason.
 """
 
 from __future__ import annotations
 
-import math
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -28,15 +24,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from xharness.errors import XharnessError
-from xharness.leaderboard.bootstrap import percentile_interval, resampled_deltas, statistic
+from xharness.leaderboard.bootstrap import percentile_interval, resampled_deltas
+from xharness.leaderboard.units import NoUnits, bootstrap_units, declaration, describe
 from xharness.results import ITEMS_SUFFIX, TaskResult, load_items
-
-# How close the statistic recomputed from items must be to the file's main_score (x100 units).
-REPRODUCE_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
-class Row:
+class ComparisonRow:
     """One language (or the task average, `language='avg'`) of one task."""
 
     task: str
@@ -66,10 +60,11 @@ class TaskComparison:
     task: str
     main_metric: str
     unit: str
-    rows: tuple[Row, ...]
-    average: Row | None
+    rows: tuple[ComparisonRow, ...]
+    average: ComparisonRow | None
     only_a: tuple[str, ...] = ()
     only_b: tuple[str, ...] = ()
+    higher_is_better: bool = True  # the task's declaration: which sign of B - A is a gain
 
 
 @dataclass(frozen=True)
@@ -191,107 +186,6 @@ def check_same_data(a: TaskResult, b: TaskResult, lang: str) -> None:
         )
 
 
-# -- per-item outcomes -> bootstrap units ------------------------------------------------------
-
-
-class NoUnits(Exception):
-    """A language's per-item outcomes cannot carry a bootstrap (the message says why)."""
-
-
-def _mean_units(items: dict, main_score: float) -> np.ndarray:
-    correct = items.get("correct")
-    if not isinstance(correct, list) or not correct:
-        raise NoUnits("no per-item 'correct' outcomes")
-    try:
-        if all(isinstance(x, list) for x in correct):
-            values = np.array([float(np.mean(np.asarray(x, dtype=np.float64))) if x else math.nan for x in correct])
-        else:
-            values = np.asarray(correct, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise NoUnits("per-item 'correct' outcomes are not numbers") from None
-    if values.ndim != 1 or not np.isfinite(values).all() or ((values < 0) | (values > 1)).any():
-        raise NoUnits("per-item 'correct' outcomes must be 0/1 (or per-seed 0/1 lists)")
-    recomputed = statistic(values, metric="mean")
-    if abs(recomputed - main_score) > REPRODUCE_TOLERANCE * max(1.0, abs(main_score)):
-        raise NoUnits(f"per-item outcomes give {recomputed:.4f}, not the file's main_score {main_score:.4f}")
-    return values
-
-
-def _pairs(items: dict) -> dict[tuple[str, str], tuple[int, int]]:
-    """(src_id, tgt_id) -> (is_gold, accepted) of one run's candidates."""
-    needed = ("src_id", "tgt_id", "correct", "accepted")
-    if not all(isinstance(items.get(k), list) for k in needed):
-        missing = [k for k in needed if not isinstance(items.get(k), list)]
-        raise NoUnits(f"no per-candidate {', '.join(repr(k) for k in missing)} (a BUCC split without gold has no F1 to compare)")
-    columns = [items[k] for k in needed]
-    if len({len(c) for c in columns}) != 1:
-        raise NoUnits("per-candidate lists have different lengths")
-    pairs: dict[tuple[str, str], tuple[int, int]] = {}
-    for s, t, gold, accepted in zip(*columns):
-        if gold not in (0, 1) or accepted not in (0, 1):
-            raise NoUnits("per-candidate 'correct'/'accepted' must be 0/1")
-        key = (str(s), str(t))
-        old = pairs.get(key)
-        if old is not None and old[0] != gold:
-            raise NoUnits(f"candidate {key} is both gold and not gold")
-        pairs[key] = (int(gold), int(accepted) | (old[1] if old else 0))
-    return pairs
-
-
-def _f1_units(items_a: dict, items_b: dict, n_gold: int, score_a: float, score_b: float) -> tuple[np.ndarray, np.ndarray]:
-    pa, pb = _pairs(items_a), _pairs(items_b)
-    rows_a, rows_b = [], []
-    for key in sorted(set(pa) | set(pb)):
-        ga, aa = pa.get(key, (None, 0))
-        gb, ab = pb.get(key, (None, 0))
-        if ga is not None and gb is not None and ga != gb:
-            raise NoUnits(f"candidate {key} is gold in one run and not in the other (different gold?)")
-        gold = ga if ga is not None else gb
-        if not (gold or aa or ab):
-            continue  # neither gold nor accepted by either run: cannot change F1
-        rows_a.append((gold, aa))
-        rows_b.append((gold, ab))
-    seen_gold = sum(1 for r in rows_a if r[0])
-    unmined = n_gold - seen_gold
-    if unmined < 0:
-        raise NoUnits(f"more gold candidates ({seen_gold}) than gold pairs ({n_gold})")
-    rows_a += [(1, 0)] * unmined
-    rows_b += [(1, 0)] * unmined
-    if not rows_a:
-        raise NoUnits("no gold pairs and nothing accepted")
-    a, b = np.asarray(rows_a, dtype=np.float64), np.asarray(rows_b, dtype=np.float64)
-    for units, main, side in ((a, score_a, "A"), (b, score_b, "B")):
-        recomputed = statistic(units, metric="f1")
-        if abs(recomputed - main) > REPRODUCE_TOLERANCE * max(1.0, abs(main)):
-            raise NoUnits(f"run {side}'s candidates give F1 {recomputed:.4f}, not the file's main_score {main:.4f}")
-    return a, b
-
-
-UNITS = {
-    "accuracy": "items (per-item correctness; per-seed lists averaged per item)",
-    "f1": "gold pairs and every candidate either run accepted (F1 over resampled pairs)",
-}
-
-
-def bootstrap_units(task: str, main_metric: str, lang: str, a: TaskResult, items_a: dict, b: TaskResult, items_b: dict):
-    """(metric, units_a, units_b) for `paired_bootstrap`; raises NoUnits with the reason."""
-    score_a, score_b = a.scores[lang].main_score, b.scores[lang].main_score
-    if not isinstance(items_a, dict) or not isinstance(items_b, dict):
-        raise NoUnits("no per-item outcomes for this language")
-    if main_metric == "accuracy":
-        units_a, units_b = _mean_units(items_a, score_a), _mean_units(items_b, score_b)
-        if units_a.shape != units_b.shape:
-            raise NoUnits(f"the runs have different item counts ({units_a.size} vs {units_b.size})")
-        return "mean", units_a, units_b
-    if main_metric == "f1":
-        n_gold = a.scores[lang].metrics.get("n_gold")
-        if n_gold is None or n_gold != b.scores[lang].metrics.get("n_gold"):
-            raise NoUnits("the runs do not record the same gold pair count (n_gold)")
-        units_a, units_b = _f1_units(items_a, items_b, int(n_gold), score_a, score_b)
-        return "f1", units_a, units_b
-    raise NoUnits(f"no paired bootstrap is defined for main metric '{main_metric}'")
-
-
 # -- the comparison ---------------------------------------------------------------------------
 
 
@@ -347,6 +241,7 @@ def compare_results(
     path_a, path_b = Path(path_a), Path(path_b)
     check_comparable(a, b)
     task, metric = a.task["name"], a.main_metric
+    declared = declaration(task)
     shared = sorted(set(a.scores) & set(b.scores))
     if languages:
         shared = [lang for lang in shared if lang in languages]
@@ -359,13 +254,13 @@ def compare_results(
         try:
             if items_a is None or items_b is None:
                 raise NoUnits("per-item file missing or unreadable (" + (f"{path_a.name}" if items_a is None else f"{path_b.name}") + ")")
-            kind, units_a, units_b = bootstrap_units(task, metric, lang, a, items_a.get(lang), b, items_b.get(lang))
+            kind, units_a, units_b = bootstrap_units(declared, lang, a, items_a.get(lang), b, items_b.get(lang))
         except NoUnits as why:
-            rows.append(Row(task, lang, a.scores[lang].n, sa, sb, sb - sa, note=f"no interval: {why}"))
+            rows.append(ComparisonRow(task, lang, a.scores[lang].n, sa, sb, sb - sa, note=f"no interval: {why}"))
             continue
         deltas = resampled_deltas(units_a, units_b, n_resamples=n_resamples, seed=language_seed(seed, task, lang), metric=kind)
         low, high = percentile_interval(deltas, confidence=confidence)
-        rows.append(Row(task, lang, int(units_a.shape[0]) if kind == "mean" else a.scores[lang].n, sa, sb, sb - sa, low, high))
+        rows.append(ComparisonRow(task, lang, int(units_a.shape[0]) if kind == "mean" else a.scores[lang].n, sa, sb, sb - sa, low, high))
         replicates[lang] = deltas
     average = None
     if len(shared) > 1:
@@ -374,17 +269,18 @@ def compare_results(
         if len(replicates) == len(rows):
             # Languages are independent samples: average their replicates index by index.
             low, high = percentile_interval(mean_replicates(list(replicates.values())), confidence=confidence)
-            average = Row(task, "avg", None, mean_a, mean_b, mean_b - mean_a, low, high)
+            average = ComparisonRow(task, "avg", None, mean_a, mean_b, mean_b - mean_a, low, high)
         else:
-            average = Row(task, "avg", None, mean_a, mean_b, mean_b - mean_a, note="no interval: some languages have none")
+            average = ComparisonRow(task, "avg", None, mean_a, mean_b, mean_b - mean_a, note="no interval: some languages have none")
     comparison = TaskComparison(
         task=task,
         main_metric=metric,
-        unit=UNITS.get(metric, "none"),
+        unit=describe(declared.record),
         rows=tuple(rows),
         average=average,
         only_a=tuple(sorted(set(a.scores) - set(b.scores))),
         only_b=tuple(sorted(set(b.scores) - set(a.scores))),
+        higher_is_better=declared.higher_is_better,
     )
     return comparison, replicates
 

@@ -10,32 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from xharness.leaderboard.compare import Comparison, Row
-from xharness.leaderboard.render_md import md_text
+from xharness.leaderboard.compare import Comparison
+from xharness.leaderboard.formats import DASH, format_delta, format_interval, format_score, md_text, plain
 from xharness.table import format_table
-
-DASH = "–"
-
-
-def plain(value: object) -> str:
-    """One printable line: control characters (escape sequences included) become '?'."""
-    return "".join(ch if ch.isprintable() else "?" for ch in " ".join(str(value).split()))
-
-
-def format_score(value: float | None) -> str:
-    return DASH if value is None else f"{value:.2f}"
-
-
-def format_delta(value: float | None) -> str:
-    return DASH if value is None else f"{value:+.2f}"
-
-
-def format_interval(row) -> str:
-    """`[low, high]` of anything with `low` and `high` (a comparison row, a report cell)."""
-    if row.low is None or row.high is None:
-        return DASH
-    return f"[{row.low:+.2f}, {row.high:+.2f}]"
-
 
 _score, _delta, _interval = format_score, format_delta, format_interval
 
@@ -79,6 +56,8 @@ def _notes(comparison: Comparison, text) -> list[str]:
     notes = []
     for task in comparison.tasks:
         notes.append(f"{text(task.task)}: resampled units: {text(task.unit)}")
+        if not task.higher_is_better:
+            notes.append(f"{text(task.task)}: lower is better: a negative delta is a gain")
         for row in task.rows + ((task.average,) if task.average else ()):
             if row.note:
                 notes.append(f"{text(task.task)}/{text(row.language)}: {text(row.note)}")
@@ -135,6 +114,8 @@ def comparison_dict(comparison: Comparison) -> dict[str, Any]:
                 "average": t.average.to_dict() if t.average else None,
                 "only_a": list(t.only_a),
                 "only_b": list(t.only_b),
+                # Present (false) only for lower-is-better tasks: files of the usual direction keep their bytes.
+                **({} if t.higher_is_better else {"higher_is_better": False}),
             }
             for t in comparison.tasks
         ],

@@ -14,17 +14,12 @@ import hashlib
 import html
 from importlib import resources
 
-from xharness.leaderboard.render_md import reported, score
+from xharness.leaderboard.formats import esc, format_score, reported
 from xharness.leaderboard.tables import Leaderboard, TaskTable
 
 BAR_WIDTH = 360
 BAR_HEIGHT = 16
 LABEL_WIDTH = 180
-
-
-def esc(value: object) -> str:
-    """Text or attribute-safe HTML (quotes included)."""
-    return html.escape(str(value), quote=True)
 
 
 def _asset(name: str) -> str:
@@ -63,13 +58,13 @@ def overview_html(board: Leaderboard) -> str:
         cells = [_rank_cell(row.rank), f'<td class="text model" data-v="{esc(row.model)}">{esc(row.model)}</td>']
         for task in ov.tasks:
             value = row.averages[task]
-            text = score(value)
+            text = format_score(value)
             if value is not None and not row.task_complete[task]:
                 table = next(t for t in board.tasks if t.task == task)
                 k = next(r.n_languages for r in table.rows if r.model == row.model)
                 text += f" ({k}/{n_langs[task]})"
             cells.append(f'<td class="task-avg" data-task="{esc(task)}" data-v="{_data_v(value)}">{esc(text)}</td>')
-        cells.append(f'<td class="avg" data-v="{_data_v(row.average)}">{score(row.average)}</td>')
+        cells.append(f'<td class="avg" data-v="{_data_v(row.average)}">{format_score(row.average)}</td>')
         cls = "" if row.complete else ' class="incomplete"'
         body.append(f'<tr data-i="{i}" data-model="{esc(row.model)}"{cls}>' + "".join(cells) + "</tr>")
     parts = [
@@ -103,10 +98,10 @@ def bars_svg(table: TaskTable) -> str:
         label = row.model if len(row.model) <= 28 else row.model[:27] + "…"
         cls = "bar" if row.complete else "bar incomplete"
         parts.append(
-            f'<g><title>{esc(row.model)}: {score(row.average)}</title>'
+            f'<g><title>{esc(row.model)}: {format_score(row.average)}</title>'
             f'<text x="{LABEL_WIDTH - 6}" y="{y + BAR_HEIGHT - 4}" text-anchor="end">{esc(label)}</text>'
             f'<rect class="{cls}" x="{LABEL_WIDTH}" y="{y + 2}" width="{length:.1f}" height="{BAR_HEIGHT - 4}"/>'
-            f'<text x="{LABEL_WIDTH + length + 4:.1f}" y="{y + BAR_HEIGHT - 4}">{score(row.average)}</text></g>'
+            f'<text x="{LABEL_WIDTH + length + 4:.1f}" y="{y + BAR_HEIGHT - 4}">{format_score(row.average)}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -129,7 +124,7 @@ def task_html(table: TaskTable, index: int) -> str:
         cells = [
             _rank_cell(row.rank),
             f'<td class="text model" data-v="{esc(row.model)}" title="{esc(row.source)}">{esc(row.model)}</td>',
-            f'<td class="avg" data-v="{_data_v(row.average)}">{score(row.average)}</td>',
+            f'<td class="avg" data-v="{_data_v(row.average)}">{format_score(row.average)}</td>',
             f'<td class="langs" data-v="{row.n_languages}">{row.n_languages}/{n}</td>',
         ]
         for lang in table.languages:
@@ -137,7 +132,7 @@ def task_html(table: TaskTable, index: int) -> str:
             style = heat(value)
             style_attr = f' style="{style}"' if style else ""
             cells.append(
-                f'<td class="lang-cell" data-lang="{esc(lang)}" data-v="{_data_v(value)}"{style_attr}>{score(value)}</td>'
+                f'<td class="lang-cell" data-lang="{esc(lang)}" data-v="{_data_v(value)}"{style_attr}>{format_score(value)}</td>'
             )
         cls = "" if row.complete else ' class="incomplete"'
         body.append(f'<tr data-i="{i}" data-model="{esc(row.model)}"{cls}>' + "".join(cells) + "</tr>")

@@ -9,27 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from xharness.leaderboard.formats import DASH, format_score, md_text, reported
 from xharness.leaderboard.tables import Leaderboard, TaskTable
-
-DASH = "–"
-_MD_SPECIAL = "\\`*_[]#|!~"
-
-
-def md_text(value: object) -> str:
-    """Inline Markdown-safe text: HTML entities for & < >, backslash escapes for Markdown syntax, one line."""
-    text = " ".join(str(value).split())
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
-
-
-def score(value: float | None) -> str:
-    return DASH if value is None else f"{value:.2f}"
-
-
-def reported(value: float) -> str:
-    """A reported number as papers print them (83.7, 95.0): no decimals invented beyond the one given."""
-    return str(float(value))
-
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, left: int, right: Sequence[int] | None = None) -> list[str]:
     """A GFM table: columns before `left` left-aligned, the rest right-aligned (or only those in `right`)."""
@@ -53,13 +34,13 @@ def overview_lines(board: Leaderboard) -> list[str]:
         cells = [_rank(row.rank), md_text(row.model)]
         for task in overview.tasks:
             value = row.averages[task]
-            cell = score(value)
+            cell = format_score(value)
             if value is not None and not row.task_complete[task]:
                 table = next(t for t in board.tasks if t.task == task)
                 n = next(r.n_languages for r in table.rows if r.model == row.model)
                 cell += f" ({n}/{len(table.languages)})"
             cells.append(cell)
-        cells.append(score(row.average))
+        cells.append(format_score(row.average))
         rows.append(cells)
     lines = ["## Overview", ""]
     lines += _table(headers, rows, left=2)
@@ -84,8 +65,8 @@ def task_lines(table: TaskTable) -> list[str]:
     rows = []
     for row in table.rows:
         rows.append(
-            [_rank(row.rank), md_text(row.model), score(row.average), f"{row.n_languages}/{n}",
-             *(score(row.scores[lang]) for lang in table.languages)]
+            [_rank(row.rank), md_text(row.model), format_score(row.average), f"{row.n_languages}/{n}",
+             *(format_score(row.scores[lang]) for lang in table.languages)]
         )
     lines += _table(headers, rows, left=2)
     if table.references:

@@ -7,7 +7,9 @@ replicates as `xharness compare`, so a cell here equals the row `compare` prints
 the unweighted mean difference over the languages both runs have, its interval from the
 languages' replicates averaged index by index (languages are independent samples). With two
 tasks or more, an overall mean over the task means (XTREME's unweighted convention), only for
-checkpoints that have every task of the report.
+checkpoints that have every task of the report, and only when every task agrees on whether
+higher is better (each task's class declares `higher_is_better`; where it is False, a negative
+delta is a gain and the heatmaps colour it so).
 
 Each difference gets a two-sided bootstrap p-value (`adjust.bootstrap_p_value`: twice the
 smaller share of replicates on either side of zero, with the +1 correction). The per-language
@@ -34,9 +36,10 @@ import numpy as np
 from xharness.errors import XharnessError
 from xharness.leaderboard.adjust import METHODS, adjust_p_values, bootstrap_p_value
 from xharness.leaderboard.bootstrap import percentile_interval
-from xharness.leaderboard.collect import Entry, collect
-from xharness.leaderboard.compare import UNITS, Row, TaskComparison, compare_results, mean_replicates
+from xharness.leaderboard.collect import ResultEntry, collect
+from xharness.leaderboard.compare import ComparisonRow, TaskComparison, compare_results, mean_replicates
 from xharness.leaderboard.names import EMPTY, NamesFile
+from xharness.leaderboard.units import declaration, describe
 
 TITLE = "xharness transfer report"
 MEAN = "mean"
@@ -44,7 +47,7 @@ OVERALL = "overall"
 
 
 @dataclass(frozen=True)
-class Cell:
+class DeltaCell:
     """One tested difference: a language, a task's mean (`key='mean'`) or the overall mean (`key='overall'`)."""
 
     key: str
@@ -77,12 +80,12 @@ class TaskDeltas:
     """One checkpoint on one task: per-language cells (sorted), their mean, and who lacks what."""
 
     task: str
-    cells: tuple[Cell, ...]
-    mean: Cell
+    cells: tuple[DeltaCell, ...]
+    mean: DeltaCell
     only_baseline: tuple[str, ...] = ()
     only_checkpoint: tuple[str, ...] = ()
 
-    def cell(self, language: str) -> Cell | None:
+    def cell(self, language: str) -> DeltaCell | None:
         return next((c for c in self.cells if c.key == language), None)
 
 
@@ -99,7 +102,7 @@ class Model:
 class Checkpoint:
     model: Model
     tasks: tuple[TaskDeltas, ...]
-    overall: Cell | None = None
+    overall: DeltaCell | None = None
     missing_tasks: tuple[str, ...] = ()  # tasks of the report it has no comparable run of
     extra_tasks: tuple[str, ...] = ()  # tasks the baseline has not run
 
@@ -113,6 +116,7 @@ class TaskInfo:
     main_metric: str
     unit: str
     languages: tuple[str, ...]  # every language some checkpoint shares with the baseline, sorted
+    higher_is_better: bool = True  # the task's declaration: a negative delta is a gain when False
 
 
 @dataclass(frozen=True)
@@ -144,8 +148,8 @@ class Report:
 # -- models and labels ------------------------------------------------------------------------
 
 
-def _models(entries: Sequence[Entry], names: NamesFile) -> tuple[dict[str, Model], dict[str, dict[str, Entry]], dict[str, int | None]]:
-    by_model: dict[str, dict[str, Entry]] = {}
+def _models(entries: Sequence[ResultEntry], names: NamesFile) -> tuple[dict[str, Model], dict[str, dict[str, ResultEntry]], dict[str, int | None]]:
+    by_model: dict[str, dict[str, ResultEntry]] = {}
     for entry in entries:
         by_model.setdefault(entry.model, {})[entry.task] = entry
     models, order = {}, {}
@@ -188,14 +192,14 @@ def _interval_and_p(replicates: np.ndarray | None, confidence: float) -> tuple[f
     return low, high, bootstrap_p_value(replicates)
 
 
-def _language_cells(rows: Sequence[Row], replicates: dict[str, np.ndarray], *, adjust: str, alpha: float) -> tuple[Cell, ...]:
+def _language_cells(rows: Sequence[ComparisonRow], replicates: dict[str, np.ndarray], *, adjust: str, alpha: float) -> tuple[DeltaCell, ...]:
     p_values = {lang: bootstrap_p_value(reps) for lang, reps in replicates.items()}
     tested = [r.language for r in rows if r.language in p_values]
     adjusted = dict(zip(tested, adjust_p_values([p_values[lang] for lang in tested], adjust).tolist())) if tested else {}
     cells = []
     for r in rows:
         p_adj = adjusted.get(r.language)
-        cells.append(Cell(
+        cells.append(DeltaCell(
             key=r.language, n=r.n, baseline=r.score_a, score=r.score_b, delta=r.delta, low=r.low, high=r.high,
             p=p_values.get(r.language), p_adjusted=p_adj, significant=p_adj is not None and p_adj <= alpha, note=r.note,
         ))
@@ -203,8 +207,8 @@ def _language_cells(rows: Sequence[Row], replicates: dict[str, np.ndarray], *, a
 
 
 def _mean_cell(
-    key: str, parts: Sequence[Cell], replicates: Sequence[np.ndarray | None], *, confidence: float, alpha: float
-) -> tuple[Cell, np.ndarray | None]:
+    key: str, parts: Sequence[DeltaCell], replicates: Sequence[np.ndarray | None], *, confidence: float, alpha: float
+) -> tuple[DeltaCell, np.ndarray | None]:
     """The unweighted mean of `parts` and its replicates (the parts' averaged index by index, when all have some)."""
     base = sum(c.baseline for c in parts) / len(parts)
     score = sum(c.score for c in parts) / len(parts)
@@ -214,7 +218,7 @@ def _mean_cell(
     else:
         note = "no interval: some languages have none" if key == MEAN else "no interval: some tasks have none"
     low, high, p = _interval_and_p(reps, confidence)
-    cell = Cell(key=key, n=None, baseline=base, score=score, delta=score - base, low=low, high=high, p=p, p_adjusted=p,
+    cell = DeltaCell(key=key, n=None, baseline=base, score=score, delta=score - base, low=low, high=high, p=p, p_adjusted=p,
                 significant=p is not None and p <= alpha, note=note)
     return cell, reps
 
@@ -230,7 +234,7 @@ class _Settings:
 
 
 def _compare_checkpoint(
-    model: Model, baseline: Model, own: dict[str, Entry], base_tasks: dict[str, Entry], task_names: Sequence[str], settings: _Settings
+    model: Model, baseline: Model, own: dict[str, ResultEntry], base_tasks: dict[str, ResultEntry], task_names: Sequence[str], settings: _Settings
 ) -> tuple[Checkpoint, list[TaskComparison]]:
     """One checkpoint against the baseline on every task of the report (refused, one line, when not comparable)."""
     compared, comparisons, parts, part_replicates, missing = [], [], [], [], []
@@ -261,7 +265,7 @@ def _compare_checkpoint(
         parts.append(mean)
         part_replicates.append(mean_reps)
     overall = None
-    if len(task_names) > 1 and not missing:
+    if len(task_names) > 1 and not missing and len({c.higher_is_better for c in comparisons}) == 1:
         overall, _ = _mean_cell(OVERALL, parts, part_replicates, confidence=settings.confidence, alpha=settings.alpha)
     return Checkpoint(model=model, tasks=tuple(compared), overall=overall, missing_tasks=tuple(missing)), comparisons
 
@@ -323,12 +327,14 @@ def build_report(
         for comparison in comparisons:
             compared_tasks[comparison.task].append(comparison)
 
+    declared = {t: declaration(base_tasks[t].result.task["name"]) for t in task_names}
     task_infos = tuple(
         TaskInfo(
             name=t,
             main_metric=base_tasks[t].result.main_metric,
-            unit=compared_tasks[t][0].unit if compared_tasks[t] else UNITS.get(base_tasks[t].result.main_metric, "none"),
+            unit=compared_tasks[t][0].unit if compared_tasks[t] else describe(declared[t].record),
             languages=tuple(sorted({row.language for c in compared_tasks[t] for row in c.rows})),
+            higher_is_better=declared[t].higher_is_better,
         )
         for t in task_names
     )
@@ -349,8 +355,19 @@ def build_report(
         skipped=tuple((s.source, s.reason) for s in collection.skipped),
         task_filter=tuple(tasks),
         language_filter=tuple(languages),
-        notes=tuple(_resolution_notes(checkpoints, adjust=adjust, n_resamples=n_resamples, alpha=alpha)),
+        notes=tuple(_direction_notes(task_infos) + _resolution_notes(checkpoints, adjust=adjust, n_resamples=n_resamples, alpha=alpha)),
     )
+
+
+def _direction_notes(tasks: Sequence[TaskInfo]) -> list[str]:
+    """Say which tasks count a negative delta as a gain, and why mixed directions get no overall mean."""
+    lower = [t.name for t in tasks if not t.higher_is_better]
+    if not lower:
+        return []
+    notes = [f"lower is better on {', '.join(lower)}: there a negative delta is a gain (blue in the heatmaps)"]
+    if len(lower) < len(tasks):
+        notes.append("no overall mean: the tasks do not agree on whether higher is better")
+    return notes
 
 
 def _resolution_notes(checkpoints: Sequence[Checkpoint], *, adjust: str, n_resamples: int, alpha: float) -> list[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from xharness.errors import XharnessError
-from xharness.leaderboard.collect import Entry
+from xharness.leaderboard.collect import ResultEntry
 from xharness.leaderboard.references import ReferenceRow
 
 RANK_DECIMALS = 2
@@ -117,7 +117,7 @@ def _check_filter(kind: str, flag: str, wanted: tuple[str, ...], known: set[str]
         raise XharnessError(f"{flag} {unknown[0]}: no result has this {kind} (found: {listing}){hint}")
 
 
-def build_task_table(task: str, entries: Sequence[Entry], *, languages: tuple[str, ...] = (), references: Sequence[ReferenceRow] = ()) -> TaskTable | None:
+def build_task_table(task: str, entries: Sequence[ResultEntry], *, languages: tuple[str, ...] = (), references: Sequence[ReferenceRow] = ()) -> TaskTable | None:
     """The model x language table of one task (None when a language filter leaves it empty)."""
     metrics = sorted({e.result.main_metric for e in entries})
     notes: list[str] = []
@@ -203,7 +203,7 @@ def build_overview(tables: Sequence[TaskTable]) -> Overview:
 
 
 def build_leaderboard(
-    entries: Sequence[Entry],
+    entries: Sequence[ResultEntry],
     *,
     languages: Iterable[str] = (),
     tasks: Iterable[str] = (),
@@ -217,7 +217,7 @@ def build_leaderboard(
     task_filter = _normalise_filter(tasks)
     _check_filter("task", "--task", task_filter, {e.task for e in entries})
     _check_filter("language", "--lang", language_filter, {lang for e in entries for lang in e.result.scores})
-    by_task: dict[str, list[Entry]] = {}
+    by_task: dict[str, list[ResultEntry]] = {}
     for e in entries:
         if not task_filter or e.task in task_filter:
             by_task.setdefault(e.task, []).append(e)

@@ -20,6 +20,7 @@ from xharness.adapters.base import digest
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore, TaskResult
 from xharness.tasks.options import TaskOption, resolve
+from xharness.tasks.item_records import ItemRecord
 from xharness.timing import PhaseTimer
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -48,6 +49,8 @@ class Task(ABC):
     name: ClassVar[str]
     version: ClassVar[str]
     main_metric: ClassVar[str]
+    higher_is_better: ClassVar[bool] = True
+    item_record: ClassVar[ItemRecord]  # what each language's per-item outcomes hold (item_records.py)
     description: ClassVar[str]
     layout: ClassVar[str]  # the data layout expected under --data-dir, for `xharness tasks`
     split: ClassVar[str] = "test"
@@ -182,6 +185,9 @@ class Task(ABC):
             started = time.perf_counter()
             encode_before = timer.seconds.get("encode", 0.0)
             outcome = self.evaluate_language(lang, loaded[lang].payload, timed_embed)
+            wrong = self.item_record.mismatch(outcome.items)
+            if wrong is not None:  # a bug in the task, not the user's input
+                raise TypeError(f"task {self.name}/{lang}: per-item outcomes do not match item_record: {wrong}")
             elapsed = time.perf_counter() - started
             timer.seconds["score"] = timer.seconds.get("score", 0.0) + elapsed - (
                 timer.seconds.get("encode", 0.0) - encode_before

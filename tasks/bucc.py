@@ -29,6 +29,7 @@ from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.mining import INDEXES, RETRIEVALS
 from xharness.tasks.options import K, MARGIN, TaskOption
+from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.threshold import at_threshold, best_threshold
 from xharness.textfiles import decode_lines, read_bytes
 
@@ -141,6 +142,19 @@ class Bucc2018(Task):
     name = "bucc2018"
     version = "1"
     main_metric = "f1"
+    item_record = ItemRecord(
+        fields=(
+            ItemField("src_id", "str", "id of the candidate's non-English sentence"),
+            ItemField("tgt_id", "str", "id of the candidate's English sentence"),
+            ItemField("score", "float", "the candidate's margin score"),
+            ItemField("correct", "int", "1 when the pair is gold (absent when the test split has no gold)", required=False),
+            ItemField("accepted", "int", "1 when the score clears the dev-tuned threshold (absent without gold)", required=False),
+            ItemField("split", "str", "['test'], only when the test split has no gold", required=False),
+            ItemField("note", "str", "why no test F1 exists, only when the test split has no gold", required=False),
+        ),
+        unit="pair-f1", pair_fields=("src_id", "tgt_id"), gold_field="correct", accepted_field="accepted",
+        gold_count_metric="n_gold",
+    )
     description = "BUCC 2018 bitext mining: margin-scored candidates, F1 with the threshold tuned on dev and applied to test"
     layout = "{lg}-en.{split}.{lg|en|gold}, split dev|test (XTREME) or sample|training (BUCC), optionally under bucc2018/"
     languages_note = "de fr ru zh (with en)"

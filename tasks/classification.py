@@ -36,6 +36,7 @@ from xharness.errors import XharnessError
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.options import TaskOption
+from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.labelled_data import (
     PAIR,
     SINGLE,
@@ -71,6 +72,14 @@ class ClassificationTask(Task):
 
     version: ClassVar[str] = "1"
     main_metric: ClassVar[str] = "accuracy"
+    item_record: ClassVar[ItemRecord] = ItemRecord(
+        fields=(
+            ItemField("predicted", "str", "the first seed's predicted label"),
+            ItemField("gold", "str", "the gold label"),
+            ItemField("correct", "list[int]", "one 0/1 per probe seed: the seed's prediction is the gold label"),
+        ),
+        unit="mean", value_field="correct", value_label="correctness",
+    )
     schema: ClassVar[Schema] = SINGLE
     subfolders: ClassVar[tuple[str, ...]] = ("",)
     options = (

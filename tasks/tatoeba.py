@@ -19,6 +19,7 @@ from xharness.errors import XharnessError
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.options import K, MARGIN
+from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.languages import LASER_TO_SHORT, SHORT_TO_LASER, XTREME_TATOEBA, to_short
 from xharness.tasks.retrieval import accuracy, l2_normalize, margin_rescore
 from xharness.textfiles import decode_lines, read_bytes
@@ -68,6 +69,15 @@ class Tatoeba(Task):
     name = "tatoeba"
     version = "1"
     main_metric = "accuracy"
+    item_record = ItemRecord(
+        fields=(
+            ItemField("predicted", "int", "index of the retrieved target sentence (English query, top-1 cosine)"),
+            ItemField("correct", "int", "1 when the retrieved sentence is the query's translation, else 0"),
+            ItemField("predicted_xx2en", "int", "index retrieved in the other direction (xx query, English targets)"),
+            ItemField("predicted_margin", "int", "index retrieved with the margin score (xSIM)"),
+        ),
+        unit="mean", value_field="correct", value_label="correctness",
+    )
     description = "Tatoeba bitext retrieval, XTREME protocol (English queries, top-1 cosine, accuracy x100)"
     layout = "tatoeba.xxx-eng.{xxx,eng} (LASER, e.g. tatoeba/v1/) or xx-en.{xx,en} (XTREME download)"
     languages_note = "XTREME's 36 by default (" + " ".join(XTREME_TATOEBA) + "); -l all for all found; 2- or 3-letter codes"

@@ -153,11 +153,14 @@ def test_items_that_do_not_reproduce_the_main_score(tmp_path):
     assert row.delta == pytest.approx(15.0)
 
 
-def test_unknown_main_metric_has_no_bootstrap(tmp_path):
+def test_unregistered_task_has_no_bootstrap(tmp_path):
+    # What is resampled comes from the task's declaration; a task not registered here has none.
     make_result("a", "sts", {"de": 80.0}, metric="spearman", items={"de": {"correct": [1]}}).to_disk(tmp_path)
     make_result("b", "sts", {"de": 82.0}, metric="spearman", items={"de": {"correct": [1]}}).to_disk(tmp_path)
-    (row,) = compare(tmp_path / "a", tmp_path / "b", n_resamples=100).tasks[0].rows
-    assert "no paired bootstrap is defined for main metric 'spearman'" in row.note
+    result = compare(tmp_path / "a", tmp_path / "b", n_resamples=100)
+    (row,) = result.tasks[0].rows
+    assert row.note == "no interval: task 'sts' is not registered here, so its per-item record is unknown"
+    assert row.delta == pytest.approx(2.0) and row.low is None and result.tasks[0].unit == "none"
 
 
 # -- BUCC: F1 over gold pairs and accepted candidates ------------------------------------------

@@ -372,7 +372,8 @@ def test_example_generator_adds_the_report(tmp_path):
 
 
 def test_figures_draw_names_literally(tmp_path):
-    from xharness.leaderboard.figures import Heatmap, colour, save, scale_limit
+    from xharness.leaderboard.heatmaps import Heatmap, colour, scale_limit
+    from xharness.leaderboard.render_figures import save
 
     name = r"$\notacommand{x}$ \x1b[31m"
     heatmap = Heatmap(
