@@ -79,13 +79,14 @@ def _print_outcome(outcome) -> None:
         click.echo(f"written: {path}")
 
 
-def _task_flags(command):
-    """Add one flag per declared task option (the declarations are the only place they are written)."""
+def _task_option_params() -> list[click.Option]:
+    """One flag per declared task option, built from the declarations each time (a task registered late gets its flags too)."""
     from xharness.tasks import TASKS
     from xharness.tasks.options import merged
 
     by_task = {name: TASKS.get(name).options for name in TASKS.names()}
-    for option in reversed(list(merged(by_task.values()).values())):
+    params = []
+    for option in merged(by_task.values()).values():
         users = ", ".join(name for name, options in by_task.items() if option in options)
         if option.choices:
             kind = click.Choice(option.choices)
@@ -93,12 +94,19 @@ def _task_flags(command):
             kind = click.IntRange(min=option.minimum)
         else:
             kind = option.type
-        help_text = f"{option.help} ({users}; default {option.default})"
-        command = click.option(option.flag, option.name, type=kind, default=None, help=help_text)(command)
-    return command
+        params.append(click.Option([option.flag, option.name], type=kind, default=None, help=f"{option.help} ({users}; default {option.default})"))
+    return params
 
 
-@main.command("eval")
+class _EvalCommand(click.Command):
+    """`eval` with the task options' flags added from the declarations (see tasks/options.py)."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        return [*params[:-1], *_task_option_params(), params[-1]]  # --help stays last
+
+
+@main.command("eval", cls=_EvalCommand)
 @click.argument("model")
 @click.option("-t", "--task", "tasks", multiple=True, default=("tatoeba",), show_default=True, help="Task to run (repeatable).")
 @click.option("-l", "--lang", "languages", multiple=True, help="Language code (repeatable), or 'all'. Default: the task's standard set.")
@@ -114,7 +122,6 @@ def _task_flags(command):
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]))
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Token budget per batch (rows x longest row), so long sentences cannot exhaust memory.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N items per language.")
-@_task_flags
 @click.option("--overwrite", is_flag=True, help="Run again even when a result exists.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default: $XHARNESS_CACHE/embeddings, ~/.cache/xharness/embeddings).")
