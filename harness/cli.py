@@ -174,8 +174,9 @@ def mine_command(src, tgt, model, out, fmt, k, margin, retrieval, index, thresho
     from xharness.adapters import load_adapter
     from xharness.cache import EmbeddingCache
     from xharness.embedding import Embedder
-    from xharness.mine_files import mine_files
+    from xharness.mine_files import check_mine_inputs, mine_files
 
+    check_mine_inputs(src, tgt, out=out, threshold=threshold, fmt=fmt)  # before the model loads: a typo costs nothing
     loaded = load_adapter(model, adapter=adapter)
     cache = None if no_cache else EmbeddingCache(loaded.fingerprint)
     embed = Embedder(loaded, batch_size=batch_size, cache=cache, progress=_Progress, label="mine", name=loaded.name)
