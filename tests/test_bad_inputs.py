@@ -7,8 +7,9 @@ stderr lines allowed are the run's own progress lines, and only where the model 
 started work (NaN or all-zero vectors). Every accepted case must run to exit code 0 and leave
 exactly a result file and its sidecar.
 
-What is accepted rather than refused, on purpose: a UTF-8 byte-order mark, Windows line
-endings and trailing blank lines (every task); a decoder-only checkpoint with mean pooling
+What is accepted rather than refused, on purpose: a UTF-8 byte-order mark, Windows or old Mac
+line endings (one convention per file: a file mixing them is refused) and trailing blank lines
+(every task); a decoder-only checkpoint with mean pooling
 (`--pooling cls` is refused); a `pytorch_model.bin` that holds only tensors (unpickled with
 torch's `weights_only=True`; a pickle that needs more is refused, pointing at safetensors); a
 damaged result file in the output folder of `eval` (replaced: it holds nothing worth keeping;
@@ -262,6 +263,31 @@ def trailing_blank_lines(path: Path) -> None:
     path.write_bytes(path.read_bytes() + b"\n\n  \n\t\n")
 
 
+def lone_cr(path: Path) -> None:
+    """Old Mac line endings: a lone carriage return ends every line."""
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+
+
+def crlf_at(line: int) -> Callable[[Path], None]:
+    """One line of a LF file ends in CRLF: two conventions in one file."""
+    def damage(path: Path) -> None:
+        lines = path.read_bytes().split(b"\n")
+        lines[line - 1] += b"\r"
+        path.write_bytes(b"\n".join(lines))
+
+    return damage
+
+
+def cr_inside(line: int) -> Callable[[Path], None]:
+    """A stray carriage return inside a line of a LF file: a line break, or a character?"""
+    def damage(path: Path) -> None:
+        lines = path.read_bytes().split(b"\n")
+        lines[line - 1] = lines[line - 1].replace(b" ", b"\r", 1)
+        path.write_bytes(b"\n".join(lines))
+
+    return damage
+
+
 # ---------------------------------------------------------------------------------------------
 # Damaged data: (task, case, file role, damage, fragments of the one error line; "{path}" is the file).
 
@@ -325,6 +351,12 @@ FILE_CASES += [
     ("pawsx", "missing field (pairs misaligned)", "test", replace_line(2, "only one sentence\t1"), ["{path}: line 2 has 2 tab-separated fields, expected 3"]),
     ("xnli", "missing label column", "test", replace_line(1, "premise only\thypothesis only"), ["{path}: line 1 has 2 tab-separated fields", "the label column is missing"]),
     ("sst", "header-only file", "test", lambda p: p.write_text("text\tlabel\n", encoding="utf-8"), ["{path}: the test split is empty"]),
+    # Issue 14: one line-ending convention per file; a second is refused, naming its first line.
+    ("tatoeba", "mixed line endings", "text", crlf_at(3), ["{path}: line 3 ends in CRLF (\\r\\n) but line 1 ends in LF (\\n)", "mixed line endings are refused"]),
+    ("tatoeba", "stray carriage return", "en", cr_inside(2), ["{path}: line 2 ends in CR (\\r) but line 1 ends in LF", "mixed"]),
+    ("bucc2018", "mixed line endings in gold", "gold", crlf_at(2), ["{path}: line 2 ends in CRLF", "mixed line endings are refused"]),
+    ("sst", "mixed line endings", "train", crlf_at(4), ["{path}: line 4 ends in CRLF", "mixed line endings are refused"]),
+    ("classify", "mixed line endings", "test", crlf_at(2), ["{path}: line 2 ends in CRLF", "mixed line endings are refused"]),
 ]
 
 
@@ -400,7 +432,7 @@ def clean_scores(tiny_bert_dir, tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("damage", [crlf_and_bom, trailing_blank_lines], ids=["crlf-and-bom", "trailing-blank-lines"])
+@pytest.mark.parametrize("damage", [crlf_and_bom, trailing_blank_lines, lone_cr], ids=["crlf-and-bom", "trailing-blank-lines", "lone-cr"])
 @pytest.mark.parametrize("task", TASKS)
 def test_harmless_file_conventions_are_accepted(tmp_path, tiny_bert_dir, clean_scores, task, damage):
     setup = Setup(tmp_path, task)
