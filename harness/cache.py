@@ -171,11 +171,21 @@ class EmbeddingCache:
         except (OSError, XharnessError) as exc:
             self.writable = False
             problem = write_error(self.folder, exc) if isinstance(exc, OSError) else exc
-            warn(f"embedding cache: {problem}; continuing without caching (the numbers are the same)")
+            warn(f"embedding cache: {problem}; continuing without caching (the numbers are the same)", once=unwritable_key(self.folder))
             try:
                 (self.folder / f"{name}.npz").unlink()  # no shard without its description
             except OSError:
                 pass
+
+
+def unwritable_key(path: Path) -> str:
+    """One warning per cache root that cannot be written, whichever of its parts (embeddings, model descriptions) finds out first."""
+    root = cache_dir()
+    try:
+        Path(path).relative_to(root)
+    except ValueError:
+        root = Path(path)
+    return f"unwritable cache {root}"
 
 
 def cache_summary(root: Path | None = None) -> list[dict]:

@@ -12,6 +12,13 @@ class XharnessError(Exception):
     """A problem with what the user gave us, explained in one line."""
 
 
-def warn(message: str) -> None:
-    """One line on stderr, `xharness: warning: ...`; the run goes on."""
+_WARNED: set[str] = set()
+
+
+def warn(message: str, *, once: str | None = None) -> None:
+    """One line on stderr, `xharness: warning: ...`; the run goes on. Only the first with a given `once` key is shown."""
+    if once is not None:
+        if once in _WARNED:
+            return
+        _WARNED.add(once)
     print(f"xharness: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)

@@ -45,7 +45,9 @@ def remember(key: str, adapter: Adapter) -> None:
             {"name": adapter.name, "kind": adapter.kind, "fingerprint": adapter.fingerprint, "options": dict(adapter.options)},
         )
     except XharnessError as exc:  # only an optimisation: a later run loads the model again
-        warn(f"model description cache: {exc}; continuing without it")
+        from xharness.cache import unwritable_key
+
+        warn(f"cache: {exc}; continuing without caching (the numbers are the same)", once=unwritable_key(_store(key)))
 
 
 def recall(key: str) -> dict[str, Any] | None:

@@ -44,11 +44,11 @@ def check_output_path(out: Path) -> None:
     """Refuse, before any model work, an output the write would fail on: a folder, a file where a
     folder should be, a name too long, a folder that cannot be written. Missing folders are made later."""
     out = Path(out)
-    if out.is_dir():
-        raise XharnessError(f"{out}: is a folder; -o/--out names the file to write")
     for part in out.absolute().parts[1:]:
         if len(os.fsencode(part)) > 255:
             raise XharnessError(f"{out}: cannot be written: file name too long ({len(os.fsencode(part))} bytes, at most 255)")
+    if out.is_dir():
+        raise XharnessError(f"{out}: is a folder; -o/--out names the file to write")
     folder = out.absolute().parent
     while not folder.exists() and not folder.is_symlink():
         folder = folder.parent
@@ -64,9 +64,10 @@ def check_mine_inputs(src_path: Path, tgt_path: Path, *, out: Path, threshold: f
         raise XharnessError(f"--threshold must be a finite number, got {threshold}")
     for path in (src_path, tgt_path):
         read_sentences(path, fmt=fmt)  # readable regular UTF-8 files with one convention, no blank lines
-        if Path(out).absolute() == Path(path).absolute() or (Path(out).exists() and Path(out).samefile(path)):
-            raise XharnessError(f"{out}: is an input file; writing the pairs there would replace it")
     check_output_path(out)
+    for path in (src_path, tgt_path):
+        if Path(out).exists() and Path(out).samefile(path):
+            raise XharnessError(f"{out}: is an input file; writing the pairs there would replace it")
 
 
 def _clean(text: str) -> str:
