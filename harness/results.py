@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from xharness.errors import XharnessError
 from xharness.fileio import atomic_write_json
+from xharness.textfiles import read_bytes
 
 SCHEMA_VERSION = 1
 ITEMS_SUFFIX = ".items.json"
@@ -140,11 +141,11 @@ class TaskResult:
     @classmethod
     def from_disk(cls, path: Path) -> "TaskResult":
         path = Path(path)
+        if not path.exists() and not path.is_symlink():
+            raise XharnessError(f"{path}: result file not found")
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise XharnessError(f"{path}: result file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_bytes(path).decode("utf-8")  # a regular file only: a pipe would block, a device never end
+        except UnicodeDecodeError as exc:
             raise XharnessError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
         try:
             data = json.loads(text)
@@ -163,11 +164,11 @@ def load_items(result_path: Path) -> dict[str, dict[str, list]]:
     result_path = Path(result_path)
     task = result_path.name[: -len(".json")]
     sidecar = result_path.with_name(f"{task}{ITEMS_SUFFIX}")
+    if not sidecar.exists() and not sidecar.is_symlink():
+        raise XharnessError(f"{sidecar}: per-item file not found")
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise XharnessError(f"{sidecar}: per-item file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(read_bytes(sidecar).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise XharnessError(f"{sidecar}: unreadable per-item file ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("languages"), dict):
         raise XharnessError(f"{sidecar}: per-item file has no 'languages' mapping")
