@@ -984,6 +984,10 @@ def test_extremes_that_pass_validation_render_everywhere(tmp_path):
     from xharness.table import result_table
 
     assert "-1" in result_table(TaskResult.from_disk(root / "gamma" / "tatoeba.json"))
+    # Two valid thresholds whose sum overflows: the terminal table's mean row is still their mean.
+    huge = {lang: LanguageScore(main_score=100.0, metrics={"accuracy": 100.0, "threshold": 1.5e308}, n=1) for lang in ("de", "fr")}
+    table = result_table(TaskResult.from_dict({**result_payload("delta").to_dict(), "scores": {k: v.to_dict() for k, v in huge.items()}}))
+    assert table.splitlines()[-1].split()[-1] == f"{1.5e308:.2f}"
 
 
 def test_a_model_name_that_looks_like_math_or_holds_control_characters(tmp_path, tiny_bert_dir):
@@ -1098,7 +1102,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(tmp_path, tiny_ber
 
 
 @pytest.mark.parametrize("how", ["a file where the cache folder goes", "read-only file system", "full file system"])
-def test_a_cache_that_cannot_be_written_is_one_warning(tmp_path, tiny_bert_dir, tmpfs, clean_scores, how):
+def test_a_cache_that_cannot_be_written_is_one_warning(tmp_path, tiny_bert_dir, tmpfs, clean_scores, monkeypatch, how):
     """The cache is only an optimisation: the run goes on without it, with one warning line and the same numbers."""
     setup = Setup(tmp_path, "tatoeba")
     if how == "a file where the cache folder goes":
@@ -1109,7 +1113,7 @@ def test_a_cache_that_cannot_be_written_is_one_warning(tmp_path, tiny_bert_dir, 
     else:
         cache = tmpfs("cache", "size=64k")
         _fill(cache)
-    os.environ["XHARNESS_CACHE"] = str(cache)  # restored by the autouse fixture's monkeypatch
+    monkeypatch.setenv("XHARNESS_CACHE", str(cache))
     result = setup.eval(tiny_bert_dir)
     written = assert_accepted(result, setup.out, "tatoeba")
     warnings_ = [line for line in result.stderr.splitlines() if "warning" in line]
@@ -1118,7 +1122,7 @@ def test_a_cache_that_cannot_be_written_is_one_warning(tmp_path, tiny_bert_dir, 
     assert written.scores["de"] == clean_scores("tatoeba")
 
 
-@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)], ids=["umask-022", "umask-077"])
 def test_written_files_follow_the_umask(tmp_path, tiny_bert_dir, umask, mode):
     setup = Setup(tmp_path, "tatoeba")
     old = os.umask(umask)
