@@ -49,6 +49,27 @@ def write_error(path: Path, exc: OSError) -> XharnessError:
     return XharnessError(f"{path}: cannot be written: {cause}")
 
 
+def check_writable(path: Path, *, folder: bool = False) -> None:
+    """Refuse, before any long work, a path the write would fail on: a folder where a file goes (or
+    a file where a folder goes, with `folder`), a file where a parent folder goes, a name too long,
+    a parent that cannot be written. Missing folders are fine: the writers make them."""
+    path = Path(path)
+    for part in path.absolute().parts[1:]:
+        if len(os.fsencode(part)) > 255:
+            raise XharnessError(f"{path}: cannot be written: file name too long ({len(os.fsencode(part))} bytes, at most 255)")
+    if not folder and path.is_dir():
+        raise XharnessError(f"{path}: is a folder; -o/--out names the file to write")
+    if folder and path.exists() and not path.is_dir():
+        raise XharnessError(f"{path}: is a file; -o/--out names a folder to write into")
+    parent = path.absolute().parent
+    while not parent.exists() and not parent.is_symlink():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise XharnessError(f"{path}: cannot be written: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise XharnessError(f"{path}: cannot be written: {parent} is not writable")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     tmp = None

@@ -9,7 +9,6 @@ before mining and reported for every line that holds them (LASER's --unify).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from xharness.errors import XharnessError
-from xharness.fileio import atomic_write_text
+from xharness.fileio import atomic_write_text, check_writable
 from xharness.textfiles import read_lines
 
 
@@ -40,31 +39,13 @@ def read_sentences(path: Path, *, fmt: str = "auto") -> Sentences:
     return Sentences(tuple(str(i) for i in range(1, len(lines) + 1)), tuple(line.strip() for line in lines))
 
 
-def check_output_path(out: Path) -> None:
-    """Refuse, before any model work, an output the write would fail on: a folder, a file where a
-    folder should be, a name too long, a folder that cannot be written. Missing folders are made later."""
-    out = Path(out)
-    for part in out.absolute().parts[1:]:
-        if len(os.fsencode(part)) > 255:
-            raise XharnessError(f"{out}: cannot be written: file name too long ({len(os.fsencode(part))} bytes, at most 255)")
-    if out.is_dir():
-        raise XharnessError(f"{out}: is a folder; -o/--out names the file to write")
-    folder = out.absolute().parent
-    while not folder.exists() and not folder.is_symlink():
-        folder = folder.parent
-    if not folder.is_dir():
-        raise XharnessError(f"{out}: cannot be written: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise XharnessError(f"{out}: cannot be written: {folder} is not writable")
-
-
 def check_mine_inputs(src_path: Path, tgt_path: Path, *, out: Path, threshold: float | None = None, fmt: str = "auto") -> None:
     """Everything `mine_files` needs that can be checked before the model loads; one XharnessError if not."""
     if threshold is not None and not math.isfinite(threshold):
         raise XharnessError(f"--threshold must be a finite number, got {threshold}")
     for path in (src_path, tgt_path):
         read_sentences(path, fmt=fmt)  # readable regular UTF-8 files with one convention, no blank lines
-    check_output_path(out)
+    check_writable(out)
     for path in (src_path, tgt_path):
         if Path(out).exists() and Path(out).samefile(path):
             raise XharnessError(f"{out}: is an input file; writing the pairs there would replace it")

@@ -121,10 +121,7 @@ class TaskResult:
         layer_scores = None
         if isinstance(data.get("layers"), dict):
             layer_scores = {}
-            for layer, by_lang in data["layers"].items():
-                if not (isinstance(by_lang, dict) and str(layer).isdigit()):
-                    _fail(source, f"layers['{layer}'] is not a layer's scores")
-                validate({**data, "scores": by_lang, "layers": None}, source=f"{source} (layer {layer})")
+            for layer, by_lang in data["layers"].items():  # validated above, with the scores
                 layer_scores[int(layer)] = {lang: _language_score(entry) for lang, entry in by_lang.items()}
         return cls(
             task=data["task"],
@@ -255,6 +252,12 @@ def validate(data: Any, *, source: str = "result") -> None:
     scores = _require(data, "scores", dict, source)
     if not scores:
         _fail(source, "'scores' is empty")
+    layers = data.get("layers")
+    if isinstance(layers, dict):
+        for layer, by_lang in layers.items():
+            if not (isinstance(by_lang, dict) and str(layer).isdigit()):
+                _fail(source, f"layers['{layer}'] is not a layer's scores")
+            validate({**data, "scores": by_lang, "layers": None}, source=f"{source} (layer {layer})")
     for lang, entry in scores.items():
         if not isinstance(entry, dict):
             _fail(source, f"scores['{lang}'] is not an object")

@@ -955,6 +955,19 @@ def test_unphysical_numbers_in_a_result_are_refused(results, tmp_path, changes, 
     assert_refused(xh("compare", bad, results / "beta" / "tatoeba.json", "-o", out / "c.md"), fragment, out=out)
 
 
+def test_unphysical_layer_scores_are_never_written(tmp_path):
+    from xharness.errors import XharnessError
+
+    result = result_payload("alpha")
+    result.layer_scores = {0: {"de": LanguageScore(main_score=float("inf"), metrics={"accuracy": 50.0}, n=4)}}
+    with pytest.raises(XharnessError, match=re.escape("(layer 0): scores['de'].main_score is missing or not a finite number")):
+        result.to_disk(tmp_path)
+    result.layer_scores = {0: {"de": LanguageScore(main_score=50.0, metrics={"accuracy": 1e308}, n=4)}}
+    with pytest.raises(XharnessError, match=re.escape("(layer 0): scores['de'].accuracy is 1e+308, outside the range")):
+        result.to_disk(tmp_path)
+    assert files_under(tmp_path) == []
+
+
 def _strict_json(text: str):
     def refuse(name):
         raise AssertionError(f"JSON output holds {name}")
@@ -1057,6 +1070,23 @@ def test_an_output_that_cannot_be_written_is_one_line(tmp_path, tiny_bert_dir):
     assert_refused(xh("leaderboard", tmp_path / "results", "-o", blocker), str(blocker))
     assert_refused(xh("leaderboard", tmp_path / "results", "-o", blocker / "board"), str(blocker))
     assert blocker.read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_output_paths_are_checked_before_the_work(tmp_path):
+    """`check_writable`: what a command can refuse before it loads a model (mine does; eval's runner may)."""
+    from xharness.errors import XharnessError
+    from xharness.fileio import check_writable
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x\n", encoding="utf-8")
+    check_writable(tmp_path / "new" / "deeper", folder=True)
+    check_writable(tmp_path / "new" / "out.tsv")
+    for path, folder, fragment in ((a_file, True, "is a file"), (tmp_path, False, "is a folder"),
+                                   (a_file / "out", True, f"{a_file} is a file, not a folder"),
+                                   (tmp_path / ("m" * 300) / "x.json", False, "file name too long (300 bytes")):
+        with pytest.raises(XharnessError, match=re.escape(fragment)):
+            check_writable(path, folder=folder)
+    assert not (tmp_path / "new").exists()
 
 
 def _mount_tmpfs(folder: Path, *options: str) -> None:
