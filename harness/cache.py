@@ -6,6 +6,8 @@ and vectors in an `.npz`) plus a small `.json` beside it with the row count, dim
 and the shard's sha256, both written atomically; several processes may write at once because
 no file is ever rewritten in place. On open every shard is checked against its description:
 a corrupt or truncated shard is reported with a warning, deleted, and its texts recomputed.
+The cache is only an optimisation: one that cannot be written (read-only, full, a file where
+its folder should be) is warned about once, and the run goes on with vectors kept in memory.
 """
 
 from __future__ import annotations
@@ -14,15 +16,14 @@ import hashlib
 import io
 import json
 import shutil
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from xharness.errors import XharnessError
-from xharness.fileio import atomic_write_bytes, atomic_write_json
+from xharness.errors import XharnessError, warn
+from xharness.fileio import atomic_write_bytes, atomic_write_json, write_error
 from xharness.paths import cache_dir
 
 FORMAT = 1
@@ -61,13 +62,17 @@ class EmbeddingCache:
         self._shards: list[np.ndarray] = []
         self._dim: int | None = None
         self._seen: set[str] = set()
+        self.writable = True  # False after the first write that failed: warned once, then memory only
         self.refresh()
 
     def refresh(self) -> None:
         """Read shards written since the last look (by this or another process)."""
-        if not self.folder.is_dir():
-            return
-        for meta_path in sorted(self.folder.glob("shard-*.json")):
+        try:
+            metas = sorted(self.folder.glob("shard-*.json")) if self.folder.is_dir() else []
+        except OSError as exc:  # an unreadable cache folder: nothing cached, nothing lost
+            warn(f"embedding cache: cannot read {self.folder} ({exc.strerror or exc}); continuing without cached vectors")
+            metas = []
+        for meta_path in metas:
             name = meta_path.stem
             if name in self._seen:
                 continue
@@ -96,7 +101,7 @@ class EmbeddingCache:
             if self._dim is not None and dim != self._dim:
                 raise ValueError(f"dimension {dim} differs from the cache's {self._dim}")
         except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
-            warnings.warn(f"embedding cache: dropping corrupt shard {data_path.name} ({exc}); its texts will be recomputed")
+            warn(f"embedding cache: dropping corrupt shard {data_path} ({exc}); its texts will be recomputed")
             self.stats.corrupt_shards += 1
             for path in (data_path, meta_path):
                 try:
@@ -147,16 +152,40 @@ class EmbeddingCache:
         blob = buffer.getvalue()
         digest = hashlib.sha256(blob).hexdigest()
         name = f"shard-{digest[:24]}"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.folder / f"{name}.npz", blob)
-        # The description goes last: a shard without one is invisible, never half-read.
-        atomic_write_json(self.folder / f"{name}.json", {"format": FORMAT, "n": len(fresh), "dim": int(vectors.shape[1]), "dtype": "float32", "sha256": digest})
+        if self.writable:
+            self._write_shard(name, blob, {"format": FORMAT, "n": len(fresh), "dim": int(vectors.shape[1]), "dtype": "float32", "sha256": digest})
         self._seen.add(name)
         number = len(self._shards)
         self._shards.append(vectors)
         self._dim = int(vectors.shape[1])
         for row, key in enumerate(keys):
             self._index.setdefault(key.tobytes(), (number, row))
+
+
+    def _write_shard(self, name: str, blob: bytes, meta: dict) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.folder / f"{name}.npz", blob)
+            # The description goes last: a shard without one is invisible, never half-read.
+            atomic_write_json(self.folder / f"{name}.json", meta)
+        except (OSError, XharnessError) as exc:
+            self.writable = False
+            problem = write_error(self.folder, exc) if isinstance(exc, OSError) else exc
+            warn(f"embedding cache: {problem}; continuing without caching (the numbers are the same)", once=unwritable_key(self.folder))
+            try:
+                (self.folder / f"{name}.npz").unlink()  # no shard without its description
+            except OSError:
+                pass
+
+
+def unwritable_key(path: Path) -> str:
+    """One warning per cache root that cannot be written, whichever of its parts (embeddings, model descriptions) finds out first."""
+    root = cache_dir()
+    try:
+        Path(path).relative_to(root)
+    except ValueError:
+        root = Path(path)
+    return f"unwritable cache {root}"
 
 
 def cache_summary(root: Path | None = None) -> list[dict]:

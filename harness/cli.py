@@ -21,7 +21,9 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except XharnessError as exc:
-            click.echo(f"xharness: error: {exc}", err=True)
+            from xharness.table import printable
+
+            click.echo(f"xharness: error: {printable(str(exc))}", err=True)  # one line, whatever a path holds
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("xharness: interrupted; finished results are kept", err=True)
@@ -191,8 +193,9 @@ def mine_command(src, tgt, model, out, fmt, k, margin, retrieval, index, thresho
     from xharness.adapters import load_adapter
     from xharness.cache import EmbeddingCache
     from xharness.embedding import Embedder
-    from xharness.mine_files import mine_files
+    from xharness.mine_files import check_mine_inputs, mine_files
 
+    check_mine_inputs(src, tgt, out=out, threshold=threshold, fmt=fmt)  # before the model loads: a typo costs nothing
     loaded = load_adapter(model, adapter=adapter)
     cache = None if no_cache else EmbeddingCache(loaded.fingerprint)
     embed = Embedder(loaded, batch_size=batch_size, cache=cache, progress=_Progress, label="mine", name=loaded.name)

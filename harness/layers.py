@@ -130,32 +130,47 @@ class LayerSweep:
 
 
 def plot_layers(layer_scores: dict[int, dict[str, float]], *, title: str, path) -> None:
-    """Main score against layer, one line per language and a bold mean, written as SVG or PNG."""
+    """Main score against layer, one line per language and a bold mean, written as SVG or PNG.
+
+    Every text is drawn literally: a model named `$x^2$` is not TeX, a control character is
+    shown as its escape, and a glyph the font lacks is a box, not a warning.
+    """
+    import warnings
+
     import matplotlib
+
+    from xharness.table import printable
 
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "xharness"  # stable ids: the same scores give the same file
+    matplotlib.rcParams["text.usetex"] = False  # names are text, not TeX, whatever a matplotlibrc says
     import matplotlib.pyplot as plt
 
     layers = sorted(layer_scores)
     langs = sorted({lang for scores in layer_scores.values() for lang in scores})
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for lang in langs:
-        ax.plot(layers, [layer_scores[l].get(lang, np.nan) for l in layers], linewidth=1, alpha=0.6, label=lang)
+        ax.plot(layers, [layer_scores[l].get(lang, np.nan) for l in layers], linewidth=1, alpha=0.6, label=printable(lang))
     means = [np.mean(list(layer_scores[l].values())) for l in layers]
     ax.plot(layers, means, color="black", linewidth=2.5, label="mean")
     ax.set_xlabel("layer (0 = embeddings)")
     ax.set_ylabel("main score")
-    ax.set_title(title)
+    ax.set_title(printable(title), parse_math=False)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=max(1, len(langs) // 12 + 1), loc="best")
-    fig.tight_layout()
+    legend = ax.legend(fontsize=7, ncol=max(1, len(langs) // 12 + 1), loc="best")
+    for text in legend.get_texts():
+        text.set_parse_math(False)
     import io
 
     from xharness.fileio import atomic_write_bytes
 
     buffer = io.BytesIO()
     metadata = {"Date": None} if str(path).endswith(".svg") else {}
-    fig.savefig(buffer, format="svg" if str(path).endswith(".svg") else "png", metadata=metadata)
-    plt.close(fig)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
+            fig.tight_layout()
+            fig.savefig(buffer, format="svg" if str(path).endswith(".svg") else "png", metadata=metadata)
+    finally:
+        plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())

@@ -17,6 +17,7 @@ import numpy as np
 
 from xharness import __version__
 from xharness.adapters.base import Adapter, digest, folder_fingerprint
+from xharness.errors import XharnessError, warn
 from xharness.fileio import atomic_write_json
 from xharness.paths import cache_dir
 
@@ -38,10 +39,15 @@ def _store(key: str) -> Path:
 
 
 def remember(key: str, adapter: Adapter) -> None:
-    atomic_write_json(
-        _store(key),
-        {"name": adapter.name, "kind": adapter.kind, "fingerprint": adapter.fingerprint, "options": dict(adapter.options)},
-    )
+    try:
+        atomic_write_json(
+            _store(key),
+            {"name": adapter.name, "kind": adapter.kind, "fingerprint": adapter.fingerprint, "options": dict(adapter.options)},
+        )
+    except XharnessError as exc:  # only an optimisation: a later run loads the model again
+        from xharness.cache import unwritable_key
+
+        warn(f"cache: {exc}; continuing without caching (the numbers are the same)", once=unwritable_key(_store(key)))
 
 
 def recall(key: str) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ before mining and reported for every line that holds them (LASER's --unify).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from xharness.errors import XharnessError
-from xharness.fileio import atomic_write_text
+from xharness.fileio import atomic_write_text, check_writable
 from xharness.textfiles import read_lines
 
 
@@ -36,6 +37,18 @@ def read_sentences(path: Path, *, fmt: str = "auto") -> Sentences:
         corpus = read_id_sentences(path)
         return Sentences(corpus.ids, corpus.sentences)
     return Sentences(tuple(str(i) for i in range(1, len(lines) + 1)), tuple(line.strip() for line in lines))
+
+
+def check_mine_inputs(src_path: Path, tgt_path: Path, *, out: Path, threshold: float | None = None, fmt: str = "auto") -> None:
+    """Everything `mine_files` needs that can be checked before the model loads; one XharnessError if not."""
+    if threshold is not None and not math.isfinite(threshold):
+        raise XharnessError(f"--threshold must be a finite number, got {threshold}")
+    for path in (src_path, tgt_path):
+        read_sentences(path, fmt=fmt)  # readable regular UTF-8 files with one convention, no blank lines
+    check_writable(out)
+    for path in (src_path, tgt_path):
+        if Path(out).exists() and Path(out).samefile(path):
+            raise XharnessError(f"{out}: is an input file; writing the pairs there would replace it")
 
 
 def _clean(text: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 from xharness.errors import XharnessError
 from xharness.fileio import atomic_write_json
+from xharness.textfiles import read_bytes
 
 SCHEMA_VERSION = 2  # 2: config.k (was Tatoeba's margin_k); batch_size under run (see migrations)
 ITEMS_SUFFIX = ".items.json"
@@ -119,6 +120,8 @@ class TaskResult:
     def to_disk(self, out_dir: Path) -> Path:
         """Write the sidecar first, then the result: a result file never names a missing sidecar."""
         path = self.path_in(out_dir)
+        payload = self.to_dict()
+        validate(payload, source=str(path))  # a number out of its range is never written, only refused
         if self.items is not None:
             atomic_write_json(
                 path.with_name(self.items_filename),
@@ -129,7 +132,7 @@ class TaskResult:
                     "languages": self.items,
                 },
             )
-        atomic_write_json(path, self.to_dict())
+        atomic_write_json(path, payload)
         return path
 
     @classmethod
@@ -142,10 +145,7 @@ class TaskResult:
         layer_scores = None
         if isinstance(data.get("layers"), dict):
             layer_scores = {}
-            for layer, by_lang in data["layers"].items():
-                if not (isinstance(by_lang, dict) and str(layer).isdigit()):
-                    _fail(source, f"layers['{layer}'] is not a layer's scores")
-                validate({**data, "scores": by_lang, "layers": None}, source=f"{source} (layer {layer})")
+            for layer, by_lang in data["layers"].items():  # validated above, with the scores
                 layer_scores[int(layer)] = {lang: _language_score(entry) for lang, entry in by_lang.items()}
         return cls(
             task=data["task"],
@@ -162,11 +162,11 @@ class TaskResult:
     @classmethod
     def from_disk(cls, path: Path) -> "TaskResult":
         path = Path(path)
+        if not path.exists() and not path.is_symlink():
+            raise XharnessError(f"{path}: result file not found")
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise XharnessError(f"{path}: result file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_bytes(path).decode("utf-8")  # a regular file only: a pipe would block, a device never end
+        except UnicodeDecodeError as exc:
             raise XharnessError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
         try:
             data = json.loads(text)
@@ -185,11 +185,11 @@ def load_items(result_path: Path) -> dict[str, dict[str, list]]:
     result_path = Path(result_path)
     task = result_path.name[: -len(".json")]
     sidecar = result_path.with_name(f"{task}{ITEMS_SUFFIX}")
+    if not sidecar.exists() and not sidecar.is_symlink():
+        raise XharnessError(f"{sidecar}: per-item file not found")
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise XharnessError(f"{sidecar}: per-item file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(read_bytes(sidecar).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise XharnessError(f"{sidecar}: unreadable per-item file ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("languages"), dict):
         raise XharnessError(f"{sidecar}: per-item file has no 'languages' mapping")
@@ -221,6 +221,33 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+# The one table of what each number in `scores` may hold: (low, high), both inclusive.
+# Scores are x100 percentages (and a std of x100 percentages over seeds, at most ~70.7);
+# counts are whole-ish and non-negative, below 2**53 (where floats stop counting exactly);
+# thresholds are margin scores (ratio, distance or cosine) and may be any finite number.
+# A metric not named here must be finite; `main_score` takes its main metric's range, or
+# SCORE's when that metric is not named here: every main score is shown as points out of 100.
+SCORE = (0.0, 100.0)
+COUNT = (0.0, float(2**53))
+ANY = (-math.inf, math.inf)
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(
+        ("accuracy", "accuracy_xx2en", "accuracy_margin", "accuracy_std", "macro_f1", "macro_f1_std",
+         "f1", "f1_dev", "f1_oracle", "precision", "recall"),
+        SCORE,
+    ),
+    **dict.fromkeys(("n", "n_gold", "n_dev_gold", "n_candidates", "n_accepted"), COUNT),
+    **dict.fromkeys(("threshold", "threshold_oracle"), ANY),
+}
+
+
+def _check_range(value: float, name: str, limits: tuple[float, float], source: str, where: str) -> None:
+    low, high = limits
+    if not low <= value <= high:
+        shown = f"[{low:g}, {high:g}]" if math.isfinite(low) else "finite numbers"
+        _fail(source, f"{where} is {value!r}, outside the range of {name} ({shown})")
+
+
 def validate(data: Any, *, source: str = "result") -> None:
     """Raise XharnessError naming the first problem with a result mapping."""
     if not isinstance(data, dict):
@@ -249,14 +276,26 @@ def validate(data: Any, *, source: str = "result") -> None:
     scores = _require(data, "scores", dict, source)
     if not scores:
         _fail(source, "'scores' is empty")
+    layers = data.get("layers")
+    if isinstance(layers, dict):
+        for layer, by_lang in layers.items():
+            if not (isinstance(by_lang, dict) and str(layer).isdigit()):
+                _fail(source, f"layers['{layer}'] is not a layer's scores")
+            validate({**data, "scores": by_lang, "layers": None}, source=f"{source} (layer {layer})")
     for lang, entry in scores.items():
         if not isinstance(entry, dict):
             _fail(source, f"scores['{lang}'] is not an object")
         if not _is_number(entry.get("main_score")):
             _fail(source, f"scores['{lang}'].main_score is missing or not a finite number")
+        main = task["main_metric"]
+        _check_range(entry["main_score"], main, METRIC_RANGES.get(main, SCORE), source, f"scores['{lang}'].main_score")
         n = entry.get("n")
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             _fail(source, f"scores['{lang}'].n is missing or not a count")
+        _check_range(n, "n", METRIC_RANGES["n"], source, f"scores['{lang}'].n")
         for metric, value in entry.items():
-            if metric != "n" and not (_is_number(value) or value is None):
-                _fail(source, f"scores['{lang}'].{metric} is not a number")
+            if metric in ("n", "main_score") or value is None:
+                continue
+            if not _is_number(value):
+                _fail(source, f"scores['{lang}'].{metric} is not a finite number")
+            _check_range(value, metric, METRIC_RANGES.get(metric, ANY), source, f"scores['{lang}'].{metric}")

@@ -18,6 +18,7 @@ from xharness.adapters.options import AdapterOptions
 from xharness.cache import EmbeddingCache
 from xharness.embedding import Embedder
 from xharness.errors import XharnessError
+from xharness.fileio import check_writable
 from xharness.partials import PartialStore, partial_key
 from xharness.result_merge import disagreement, kept_data, locked, read_existing, refuse, reusable
 from xharness.results import LanguageScore, TaskResult, model_slug
@@ -162,6 +163,7 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
         target = Path(request.run.out_dir) / slug / f"{task.name}.json"
         pending.append(_Pending(task, loaded, time.perf_counter() - started, target))
 
+    check_writable(Path(request.run.out_dir) / slug, folder=True)  # before the model loads
     load_started = time.perf_counter()
     if adapter is None:
         adapter = _adapter_for(request)

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 from xharness.results import TaskResult
 
 
+def printable(text: str) -> str:
+    """`text` with every control or other unprintable character shown as its escape (`\\x1b`, `\\n`).
+
+    Names come from users and files; a terminal must not act on them, a table must stay one line a row.
+
+    >>> printable("model\\x1b[2J\\tv2")
+    'model\\\\x1b[2J\\\\tv2'
+    """
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, align_right_from: int = 1) -> str:
     """Aligned columns; the first `align_right_from` columns are left-aligned, the rest right-aligned."""
+    headers = [printable(h) for h in headers]
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -23,6 +37,12 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, align
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def _mean(values: Sequence[float]) -> float:
+    total = sum(values)
+    # Valid metrics may be any finite number (thresholds): their sum may overflow where their mean does not.
+    return total / len(values) if math.isfinite(total) else sum(v / len(values) for v in values)
 
 
 def _number(value: float | None) -> str:
@@ -48,7 +68,7 @@ def result_table(result: TaskResult) -> str:
         means = []
         for m in metrics:
             values = [s.metrics[m] for s in result.scores.values() if s.metrics.get(m) is not None]
-            means.append(_number(sum(values) / len(values)) if values else "-")
+            means.append(_number(_mean(values)) if values else "-")
         rows.append(["mean", str(sum(s.n for s in result.scores.values())), *means])
-    title = f"{result.task['name']} | {result.model['name']} | main score: {main}"
+    title = printable(f"{result.task['name']} | {result.model['name']} | main score: {main}")
     return f"{title}\n{format_table(headers, rows)}"

@@ -81,7 +81,7 @@ def generate(results: Path, out: Path) -> list[Path]:
     compare_path = out / "compare.md"
     atomic_write_text(compare_path, render_markdown(comparison))
     names_path = out / "names.json"
-    atomic_write_text(names_path, json.dumps(NAMES, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(names_path, json.dumps(NAMES, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     report = build_report(results, baseline=slug_a, names=parse_names(NAMES, source="names.json"), title=REPORT_TITLE)
     report_paths = write_report(report, out, REPORT_FORMATS, figure_formats=("svg", "png"))
     readme = out / "README.md"

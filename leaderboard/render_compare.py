@@ -125,7 +125,7 @@ def comparison_dict(comparison: Comparison) -> dict[str, Any]:
 
 
 def render_json(comparison: Comparison) -> str:
-    return json.dumps(comparison_dict(comparison), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(comparison_dict(comparison), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 RENDERERS = {"text": render_text, "md": render_markdown, "json": render_json}

@@ -85,7 +85,7 @@ def leaderboard_dict(board: Leaderboard) -> dict[str, Any]:
 
 
 def render_json(board: Leaderboard) -> str:
-    return json.dumps(leaderboard_dict(board), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(leaderboard_dict(board), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 CSV_COLUMNS = ("task", "model", "kind", "language", "value", "rank", "complete", "source")

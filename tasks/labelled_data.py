@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from xharness.errors import XharnessError
-from xharness.textfiles import decode_lines, read_bytes
+from xharness.textfiles import check_regular_file, decode_lines, read_bytes
 
 SPLIT_ALIASES: Mapping[str, str] = {"train": "train", "dev": "dev", "validation": "dev", "valid": "dev", "test": "test"}
 LABEL_NAMES = ("label", "gold_label")
@@ -244,6 +244,7 @@ def _table_from_arrow(table: Any, source: str, class_names: dict[str, list[str]]
 
 def read_parquet(path: Path) -> Table:
     pa = _pyarrow(f"{path} (parquet)")
+    check_regular_file(path, what="a .parquet file", max_bytes=None)
     try:
         table = pa.parquet.read_table(path)
     except (OSError, pa.ArrowException) as exc:
@@ -283,6 +284,7 @@ def read_arrow_split(folder: Path) -> Table:
     for path in files:
         if not path.exists():
             raise XharnessError(f"{path}: data file named in {folder / 'state.json'} is missing")
+        check_regular_file(path, what="an .arrow file", max_bytes=None)
         try:
             with pa.memory_map(str(path)) as source:
                 tables.append(pa.ipc.open_stream(source).read_all())
@@ -427,9 +429,9 @@ def flat_sources(folder: Path, *, prefixes: Sequence[str] = ("",)) -> list[Sourc
             if not path.name.startswith(prefix):
                 continue
             match = _FILE.match(path.name[len(prefix):])
-            if match and path.is_dir():
-                # Named like a split's file but a folder: say so, rather than report the split missing.
-                raise XharnessError(f"{path}: is a folder, expected a .{match['ext']} file")
+            if match and not path.is_file():
+                # Named like a split's file but a folder, pipe or device: say so, rather than report the split missing.
+                check_regular_file(path, what=f"a .{match['ext']} file")
             if match and path.is_file():
                 lang = normalise_lang(match["lang"]) if match["lang"] else None
                 sources.append(Source(SPLIT_ALIASES[match["split"]], lang, path, match["ext"]))

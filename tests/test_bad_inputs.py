@@ -7,8 +7,9 @@ stderr lines allowed are the run's own progress lines, and only where the model 
 started work (NaN or all-zero vectors). Every accepted case must run to exit code 0 and leave
 exactly a result file and its sidecar.
 
-What is accepted rather than refused, on purpose: a UTF-8 byte-order mark, Windows line
-endings and trailing blank lines (every task); a decoder-only checkpoint with mean pooling
+What is accepted rather than refused, on purpose: a UTF-8 byte-order mark, Windows or old Mac
+line endings (one convention per file: a file mixing them is refused) and trailing blank lines
+(every task); a decoder-only checkpoint with mean pooling
 (`--pooling cls` is refused); a `pytorch_model.bin` that holds only tensors (unpickled with
 torch's `weights_only=True`; a pickle that needs more is refused, pointing at safetensors); a
 damaged result file in the output folder of `eval` (replaced: it holds nothing worth keeping;
@@ -262,6 +263,31 @@ def trailing_blank_lines(path: Path) -> None:
     path.write_bytes(path.read_bytes() + b"\n\n  \n\t\n")
 
 
+def lone_cr(path: Path) -> None:
+    """Old Mac line endings: a lone carriage return ends every line."""
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+
+
+def crlf_at(line: int) -> Callable[[Path], None]:
+    """One line of a LF file ends in CRLF: two conventions in one file."""
+    def damage(path: Path) -> None:
+        lines = path.read_bytes().split(b"\n")
+        lines[line - 1] += b"\r"
+        path.write_bytes(b"\n".join(lines))
+
+    return damage
+
+
+def cr_inside(line: int) -> Callable[[Path], None]:
+    """A stray carriage return inside a line of a LF file: a line break, or a character?"""
+    def damage(path: Path) -> None:
+        lines = path.read_bytes().split(b"\n")
+        lines[line - 1] = lines[line - 1].replace(b" ", b"\r", 1)
+        path.write_bytes(b"\n".join(lines))
+
+    return damage
+
+
 # ---------------------------------------------------------------------------------------------
 # Damaged data: (task, case, file role, damage, fragments of the one error line; "{path}" is the file).
 
@@ -325,6 +351,12 @@ FILE_CASES += [
     ("pawsx", "missing field (pairs misaligned)", "test", replace_line(2, "only one sentence\t1"), ["{path}: line 2 has 2 tab-separated fields, expected 3"]),
     ("xnli", "missing label column", "test", replace_line(1, "premise only\thypothesis only"), ["{path}: line 1 has 2 tab-separated fields", "the label column is missing"]),
     ("sst", "header-only file", "test", lambda p: p.write_text("text\tlabel\n", encoding="utf-8"), ["{path}: the test split is empty"]),
+    # Issue 14: one line-ending convention per file; a second is refused, naming its first line.
+    ("tatoeba", "mixed line endings", "text", crlf_at(3), ["{path}: line 3 ends in CRLF (\\r\\n) but line 1 ends in LF (\\n)", "mixed line endings are refused"]),
+    ("tatoeba", "stray carriage return", "en", cr_inside(2), ["{path}: line 2 ends in CR (\\r) but line 1 ends in LF", "mixed"]),
+    ("bucc2018", "mixed line endings in gold", "gold", crlf_at(2), ["{path}: line 2 ends in CRLF", "mixed line endings are refused"]),
+    ("sst", "mixed line endings", "train", crlf_at(4), ["{path}: line 4 ends in CRLF", "mixed line endings are refused"]),
+    ("classify", "mixed line endings", "test", crlf_at(2), ["{path}: line 2 ends in CRLF", "mixed line endings are refused"]),
 ]
 
 
@@ -400,7 +432,7 @@ def clean_scores(tiny_bert_dir, tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("damage", [crlf_and_bom, trailing_blank_lines], ids=["crlf-and-bom", "trailing-blank-lines"])
+@pytest.mark.parametrize("damage", [crlf_and_bom, trailing_blank_lines, lone_cr], ids=["crlf-and-bom", "trailing-blank-lines", "lone-cr"])
 @pytest.mark.parametrize("task", TASKS)
 def test_harmless_file_conventions_are_accepted(tmp_path, tiny_bert_dir, clean_scores, task, damage):
     setup = Setup(tmp_path, task)
@@ -834,3 +866,306 @@ def test_installed_script_checkpoints_and_model_output(tmp_path, checkpoints):
                          "produced NaN or infinite values", vectors.out),
     }, tmp_path / "cache")
     assert not (checkpoints["own-code"].parent / CANARY).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 14: the environment. Pipes and devices as data, unphysical numbers in results, names
+# that are not plain text, outputs that cannot be written, caches that cannot be written, and
+# the modes of what is written. Each failure is one line and exit 2, and nothing half-written.
+
+
+def test_text_conventions_give_the_same_lines():
+    from xharness.textfiles import decode_lines
+
+    lf = decode_lines(b"a b\nc\n\n", source="f")
+    assert lf == decode_lines(b"a b\r\nc\r\n", source="f") == decode_lines(b"a b\rc\r\r", source="f") == ["a b", "c"]
+    assert decode_lines(b"\xef\xbb\xbfa b\rc", source="f") == lf
+
+
+def _run_script(args: list, *, cache: Path, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The installed script on a real stderr; a run that blocks is killed and fails the test."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "XHARNESS_CACHE": str(cache), **(env or {})}
+    proc = subprocess.Popen([_script(), *map(str, args)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"xharness {' '.join(map(str, args))} still running after {timeout}s (blocked?)")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def _assert_script_refused(done: subprocess.CompletedProcess, *fragments, out: Path | None = None) -> None:
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == "", done.stderr
+    assert len(lines) == 1 and lines[0].startswith("xharness: error: "), done.stderr
+    for fragment in fragments:
+        assert str(fragment) in lines[0], (fragment, lines[0])
+    if out is not None:
+        assert files_under(out) == [], files_under(out)
+
+
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _char_device(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not Path("/dev/zero").exists(), reason="needs named pipes and /dev/zero")
+def test_pipes_and_devices_as_data_are_refused_without_reading(tmp_path, tiny_bert_dir):
+    """A named pipe would block the read forever, /dev/zero would fill the memory: only regular files are read."""
+    cases = {
+        "tatoeba pipe": ("tatoeba", "text", _fifo, "is a named pipe"),
+        "bucc device": ("bucc2018", "gold", _char_device, "is a character device"),
+        "pawsx pipe": ("pawsx", "test", _fifo, "is a named pipe, expected a .tsv file"),
+    }
+    started = {}
+    for name, (task, role, damage, fragment) in cases.items():
+        setup = Setup(tmp_path / name.replace(" ", "-"), task)
+        damage(setup.files[role])
+        args = ["eval", tiny_bert_dir, "-t", task, "-l", "de", "--data-dir", setup.data, "-o", setup.out, *EXTRA.get(task, [])]
+        started[name] = (setup, fragment, args)
+    for name, (setup, fragment, args) in started.items():
+        done = _run_script(args, cache=tmp_path / "cache", timeout=120)
+        path = setup.files[cases[name][1]]
+        _assert_script_refused(done, f"{path}: {fragment}", "only regular files are read", out=setup.out)
+
+
+def _edit_score(path: Path, **changes) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["scores"]["de"].update(changes)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+UNPHYSICAL = [
+    ({"main_score": 1e308}, "scores['de'].main_score is 1e+308, outside the range of accuracy ([0, 100])"),
+    ({"main_score": -0.5}, "scores['de'].main_score is -0.5, outside the range of accuracy"),
+    ({"accuracy": 100.01}, "scores['de'].accuracy is 100.01, outside the range of accuracy ([0, 100])"),
+    ({"n_gold": -1.0}, "scores['de'].n_gold is -1.0, outside the range of n_gold ([0, 9.0072e+15])"),
+]
+
+
+@pytest.mark.parametrize("changes, fragment", UNPHYSICAL, ids=["1e308", "negative", "over-100", "negative-count"])
+def test_unphysical_numbers_in_a_result_are_refused(results, tmp_path, changes, fragment):
+    """A result edited to hold 1e308 once gave JSON with a bare Infinity and a report half-written."""
+    bad = results / "alpha" / "tatoeba.json"
+    _edit_score(bad, **changes)
+    out = tmp_path / "out"
+    assert_refused(xh("leaderboard", results, "-o", out / "board"), f"{bad}: {fragment}", out=out)
+    assert_refused(xh("report", results, "--baseline", "beta", "-o", out / "report"), fragment, out=out)
+    assert_refused(xh("compare", bad, results / "beta" / "tatoeba.json", "-o", out / "c.md"), fragment, out=out)
+
+
+def test_unphysical_layer_scores_are_never_written(tmp_path):
+    from xharness.errors import XharnessError
+
+    result = result_payload("alpha")
+    result.layer_scores = {0: {"de": LanguageScore(main_score=float("inf"), metrics={"accuracy": 50.0}, n=4)}}
+    with pytest.raises(XharnessError, match=re.escape("(layer 0): scores['de'].main_score is missing or not a finite number")):
+        result.to_disk(tmp_path)
+    result.layer_scores = {0: {"de": LanguageScore(main_score=50.0, metrics={"accuracy": 1e308}, n=4)}}
+    with pytest.raises(XharnessError, match=re.escape("(layer 0): scores['de'].accuracy is 1e+308, outside the range")):
+        result.to_disk(tmp_path)
+    assert files_under(tmp_path) == []
+
+
+def _strict_json(text: str):
+    def refuse(name):
+        raise AssertionError(f"JSON output holds {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_extremes_that_pass_validation_render_everywhere(tmp_path):
+    """0 and 100, a threshold of any sign, n=0 and a huge count: every format renders, no JSON holds NaN or Infinity."""
+    root = tmp_path / "results"
+    low, high = result_payload("alpha", score=0.0), result_payload("beta", score=100.0)
+    low.items, high.items = {"de": {"correct": [0, 0, 0, 0]}}, {"de": {"correct": [1, 1, 1, 1]}}
+    empty_run = result_payload("gamma", score=0.0)
+    empty_run.scores = {"de": LanguageScore(main_score=0.0, metrics={"accuracy": 0.0, "threshold": -1e300, "n_gold": 2.0**53}, n=0)}
+    empty_run.items = {"de": {"correct": []}}
+    for result in (low, high, empty_run):
+        result.to_disk(root)
+    out = tmp_path / "out"
+    for args in (["leaderboard", root, "-o", out / "board"],
+                 ["report", root, "--baseline", "alpha", "-o", out / "report", "--figures", "svg", "--resamples", "50"],
+                 ["compare", root / "alpha", root / "beta", "-o", out / "compare.json", "-f", "json"],
+                 ["compare", root / "alpha", root / "gamma", "-o", out / "compare-empty.json", "-f", "json"]):
+        done = xh(*args)
+        assert done.exit_code == 0, (args[0], done.stderr, done.exception)
+    for path in out.rglob("*.json"):
+        _strict_json(path.read_text(encoding="utf-8"))
+    from xharness.table import result_table
+
+    assert "-1" in result_table(TaskResult.from_disk(root / "gamma" / "tatoeba.json"))
+    # Two valid thresholds whose sum overflows: the terminal table's mean row is still their mean.
+    huge = {lang: LanguageScore(main_score=100.0, metrics={"accuracy": 100.0, "threshold": 1.5e308}, n=1) for lang in ("de", "fr")}
+    table = result_table(TaskResult.from_dict({**result_payload("delta").to_dict(), "scores": {k: v.to_dict() for k, v in huge.items()}}))
+    assert table.splitlines()[-1].split()[-1] == f"{1.5e308:.2f}"
+
+
+def test_a_model_name_that_looks_like_math_or_holds_control_characters(tmp_path, tiny_bert_dir):
+    """`$x^2$` is a name, not TeX: the layer plot is made and the result written; a terminal sees escapes."""
+    setup = Setup(tmp_path, "tatoeba")
+    name = "$x^2$ \\frac{ model\x1b[2J"
+    result = xh("eval", tiny_bert_dir, "-l", "de", "--data-dir", setup.data, "-o", setup.out, "--layer", "all",
+                "--name", name, "--no-cache")
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert "\x1b" not in result.output and "\\x1b[2J" in result.output
+    (folder,) = [p for p in setup.out.iterdir() if p.is_dir()]
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == ["tatoeba.items.json", "tatoeba.json", "tatoeba.layers.svg"]
+    assert TaskResult.from_disk(folder / "tatoeba.json").model["name"] == name
+    from xharness.table import format_table
+
+    assert format_table(["model"], [[name]]).splitlines()[-1] == "$x^2$ \\frac{ model\\x1b[2J"
+
+
+# ---- mine: everything that can be checked is checked before the model loads -------------------
+
+
+@pytest.mark.parametrize("case", ["output is a folder", "output's folder is a file", "output name too long", "output is an input",
+                                  "threshold nan", "threshold inf", "input is a pipe", "input has mixed line endings"])
+def test_mine_checks_before_the_model_loads(tmp_path, case):
+    """The model does not exist: if it were loaded first, its error would be the one line."""
+    src, tgt = _write(tmp_path / "de.txt", DE), _write(tmp_path / "en.txt", EN)
+    out, extra = tmp_path / "out" / "pairs.tsv", []
+    (tmp_path / "out").mkdir()
+    (tmp_path / "a-file").write_text("x\n", encoding="utf-8")
+    expected = {
+        "output is a folder": (tmp_path / "out", "is a folder; -o/--out names the file to write"),
+        "output's folder is a file": (tmp_path / "a-file" / "pairs.tsv", f"{tmp_path / 'a-file'} is a file, not a folder"),
+        "output name too long": (tmp_path / ("p" * 300 + ".tsv"), "file name too long"),
+        "output is an input": (tgt, "is an input file"),
+        "threshold nan": (out, "--threshold must be a finite number, got nan"),
+        "threshold inf": (out, "--threshold must be a finite number, got inf"),
+        "input is a pipe": (out, f"{src}: is a named pipe"),
+        "input has mixed line endings": (out, f"{src}: line 2 ends in CRLF"),
+    }
+    out, fragment = expected[case]
+    if case.startswith("threshold"):
+        extra = ["--threshold", case.split()[1]]
+    if case == "input is a pipe":
+        _fifo(src)
+    if case == "input has mixed line endings":
+        crlf_at(2)(src)
+    before = {p: p.read_bytes() for p in (tmp_path / "en.txt", tmp_path / "a-file")}
+    assert_refused(xh("mine", src, tgt, "-m", tmp_path / "no-such-model", "-o", out, *extra), fragment, out=tmp_path / "out")
+    assert {p: p.read_bytes() for p in before} == before
+
+
+# ---- outputs that cannot be written --------------------------------------------------------------
+
+
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path, tiny_bert_dir):
+    """A file where the results folder should be, and a model name too long for a file name."""
+    setup = Setup(tmp_path, "tatoeba")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me\n", encoding="utf-8")
+    result = xh("eval", tiny_bert_dir, "-l", "de", "--data-dir", setup.data, "-o", blocker)
+    assert_refused(result, str(blocker), progress_ok=True)
+    assert blocker.read_text(encoding="utf-8") == "keep me\n"
+    result = setup.eval(tiny_bert_dir, "--name", "m" * 300)  # the folder name is capped, with a hash of the whole name
+    assert result.exit_code == 0, result.stderr
+    (folder,) = [p for p in setup.out.iterdir()]
+    assert len(folder.name) <= 80 and TaskResult.from_disk(folder / "tatoeba.json").model["name"] == "m" * 300
+    result_payload("alpha").to_disk(tmp_path / "results")
+    assert_refused(xh("leaderboard", tmp_path / "results", "-o", blocker), str(blocker))
+    assert_refused(xh("leaderboard", tmp_path / "results", "-o", blocker / "board"), str(blocker))
+    assert blocker.read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_output_paths_are_checked_before_the_work(tmp_path):
+    """`check_writable`: what a command can refuse before it loads a model (mine does; eval's runner may)."""
+    from xharness.errors import XharnessError
+    from xharness.fileio import check_writable
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x\n", encoding="utf-8")
+    check_writable(tmp_path / "new" / "deeper", folder=True)
+    check_writable(tmp_path / "new" / "out.tsv")
+    for path, folder, fragment in ((a_file, True, "is a file"), (tmp_path, False, "is a folder"),
+                                   (a_file / "out", True, f"{a_file} is a file, not a folder"),
+                                   (tmp_path / ("m" * 300) / "x.json", False, "file name too long (300 bytes")):
+        with pytest.raises(XharnessError, match=re.escape(fragment)):
+            check_writable(path, folder=folder)
+    assert not (tmp_path / "new").exists()
+
+
+def _mount_tmpfs(folder: Path, *options: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or done.returncode}); needs root or CAP_SYS_ADMIN")
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """`tmpfs(name, *options)`: a small tmpfs mounted under tmp_path, unmounted afterwards."""
+    mounted = []
+
+    def mount(name: str, *options: str) -> Path:
+        folder = tmp_path / name
+        _mount_tmpfs(folder, *options)
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in reversed(mounted):
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def _fill(folder: Path) -> None:
+    """Write until the file system says ENOSPC."""
+    with open(folder / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(tmp_path, tiny_bert_dir, tmpfs):
+    setup = Setup(tmp_path, "tatoeba")
+    disk = tmpfs("disk", "size=64k")
+    _fill(disk)
+    result = xh("eval", tiny_bert_dir, "-l", "de", "--data-dir", setup.data, "-o", disk / "results", "--name", "model")
+    assert_refused(result, "cannot be written: no space left on the device", progress_ok=True)
+    assert files_under(disk) == ["filler"]
+
+
+@pytest.mark.parametrize("how", ["a file where the cache folder goes", "read-only file system", "full file system"])
+def test_a_cache_that_cannot_be_written_is_one_warning(tmp_path, tiny_bert_dir, tmpfs, clean_scores, monkeypatch, how):
+    """The cache is only an optimisation: the run goes on without it, with one warning line and the same numbers."""
+    setup = Setup(tmp_path, "tatoeba")
+    if how == "a file where the cache folder goes":
+        cache = tmp_path / "cache-file"
+        cache.write_text("not a folder\n", encoding="utf-8")
+    elif how == "read-only file system":
+        cache = tmpfs("cache", "ro,size=64k")
+    else:
+        cache = tmpfs("cache", "size=64k")
+        _fill(cache)
+    monkeypatch.setenv("XHARNESS_CACHE", str(cache))
+    result = setup.eval(tiny_bert_dir)
+    written = assert_accepted(result, setup.out, "tatoeba")
+    warnings_ = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings_) == 1 and warnings_[0].startswith("xharness: warning: "), result.stderr
+    assert str(cache) in warnings_[0] and "continuing without caching" in warnings_[0]
+    assert written.scores["de"] == clean_scores("tatoeba")
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)], ids=["umask-022", "umask-077"])
+def test_written_files_follow_the_umask(tmp_path, tiny_bert_dir, umask, mode):
+    setup = Setup(tmp_path, "tatoeba")
+    old = os.umask(umask)
+    try:
+        assert_accepted(setup.eval(tiny_bert_dir), setup.out, "tatoeba")
+    finally:
+        os.umask(old)
+    for name in ("tatoeba.json", "tatoeba.items.json"):
+        assert (setup.out / "model" / name).stat().st_mode & 0o777 == mode, name
