@@ -36,7 +36,6 @@ How a catalogue entry becomes a pair (rules version `RULES_VERSION`):
 from __future__ import annotations
 
 import gettext
-import hashlib
 import html
 import json
 import os
@@ -52,6 +51,7 @@ from types import MappingProxyType
 from typing import Any, Callable
 
 from xharness.errors import XharnessError
+from xharness.hashing import sha256_bytes, sha256_file
 from xharness.fileio import atomic_write_json, atomic_write_text
 from xharness.paths import cache_dir
 
@@ -341,7 +341,7 @@ def _fingerprint(version: str, languages: Mapping[str, str], min_words: int, min
     if _is_default(languages, min_words, min_pairs):
         return base
     params = json.dumps([sorted(languages.items()), min_words, min_pairs]).encode()
-    return f"{base};params={hashlib.sha256(params).hexdigest()[:12]}"
+    return f"{base};params={sha256_bytes(params)[:12]}"
 
 
 def demo_source_fingerprint() -> str:
@@ -356,10 +356,6 @@ def demo_source_fingerprint() -> str:
 
 def _pair_file_names(code: str) -> tuple[str, str]:
     return f"tatoeba.{code}-eng.{code}", f"tatoeba.{code}-eng.eng"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _expected_header(version: str, languages: Mapping[str, str], min_words: int, min_pairs: int) -> dict[str, Any]:
@@ -388,7 +384,7 @@ def read_valid_manifest(folder: Path, expected: Mapping[str, Any]) -> dict[str, 
     try:
         for entry in languages.values():
             for name, digest in entry["sha256"].items():
-                if _sha256(Path(folder) / name) != digest:
+                if sha256_file(Path(folder) / name) != digest:
                     return None
     except (OSError, KeyError, TypeError, AttributeError):
         return None
@@ -417,7 +413,7 @@ def _write_build(folder: Path, root: Path, header: Mapping[str, Any]) -> None:
         digests = {}
         for name, lines in zip(_pair_file_names(code), zip(*((t, e) for e, t in pairs))):
             atomic_write_text(folder / name, "".join(line + "\n" for line in lines))
-            digests[name] = _sha256(folder / name)
+            digests[name] = sha256_file(folder / name)
         languages[code] = {"locale": locale, "pairs": len(pairs), "catalogues": n_catalogues, "sha256": digests}
     if catalogues_found == 0:
         locales = ", ".join(header["requested"].values())

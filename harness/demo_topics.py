@@ -48,7 +48,6 @@ Rules (version `RULES_VERSION`):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import unicodedata
@@ -63,6 +62,7 @@ from typing import Any
 from xharness.demo_data import build_once
 from xharness.errors import XharnessError
 from xharness.fileio import atomic_write_json, atomic_write_text
+from xharness.hashing import sha256_bytes, sha256_file
 from xharness.paths import cache_dir
 
 RULES_VERSION = 1
@@ -207,7 +207,7 @@ def split_english(by_topic: Mapping[str, list[str]]) -> dict[str, list[tuple[str
     """(text, label) rows of train, dev and test: per topic, by SHA-256 order, 20 % test, 20 % dev."""
     splits: dict[str, list[tuple[str, str]]] = {"train": [], "dev": [], "test": []}
     for topic, lines in sorted(by_topic.items()):
-        ordered = sorted(lines, key=lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest())
+        ordered = sorted(lines, key=lambda t: sha256_bytes(t.encode("utf-8")))
         n_test = max(1, round(TEST_FRACTION * len(ordered)))
         n_dev = max(1, round(DEV_FRACTION * len(ordered)))
         splits["test"] += [(t, topic) for t in ordered[:n_test]]
@@ -276,7 +276,7 @@ def _fingerprint(version: str, min_topic_items: int, min_items: int, min_topics:
     if _is_default(min_topic_items, min_items, min_topics):
         return base
     params = json.dumps([min_topic_items, min_items, min_topics]).encode()
-    return f"{base};params={hashlib.sha256(params).hexdigest()[:12]}"
+    return f"{base};params={sha256_bytes(params)[:12]}"
 
 
 def _expected_header(version: str, min_topic_items: int, min_items: int, min_topics: int) -> dict[str, Any]:
@@ -299,13 +299,9 @@ def default_topics_dir(version: str, min_topic_items: int, min_items: int, min_t
     return cache_dir() / "demo" / name
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _write(folder: Path, name: str, rows: list[tuple[str, str]], digests: dict[str, str]) -> None:
     atomic_write_text(folder / name, tsv(rows))
-    digests[name] = _sha256(folder / name)
+    digests[name] = sha256_file(folder / name)
 
 
 def _english(data: Path, min_topic_items: int) -> tuple[dict[str, list[str]], dict[str, Any]]:

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
-from xharness.adapters.base import digest
+from xharness.hashing import digest
 from xharness.fileio import atomic_write_json
 from xharness.results import LanguageScore
 from xharness.tasks.base import LanguageOutcome

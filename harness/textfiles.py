@@ -7,7 +7,6 @@ inside the file (they would silently shift or pad an alignment).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from xharness.errors import XharnessError
@@ -56,6 +55,3 @@ def read_lines(path: Path, *, allow_blank: bool = False) -> list[str]:
                 raise XharnessError(f"{path}: line {number} is blank (every line must hold a sentence)")
     return lines
 
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

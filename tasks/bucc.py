@@ -155,7 +155,7 @@ class Bucc2018(Task):
         if protocol not in ("xharness", "xtreme"):
             raise XharnessError(f"unknown BUCC protocol '{protocol}'; choose xharness or xtreme")
         self.bucc_protocol = protocol
-        from xharness.tasks.retrieval import MARGINS
+        from xharness.tasks.mining import MARGINS
 
         if margin not in MARGINS:
             raise XharnessError(f"unknown margin '{margin}'; choose one of {', '.join(MARGINS)}")

@@ -18,8 +18,10 @@ import numpy as np
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.knn import l2_normalize, two_way_knn
 from xharness.tasks.languages import LASER_TO_SHORT, SHORT_TO_LASER, XTREME_TATOEBA, to_short
-from xharness.tasks.retrieval import accuracy, l2_normalize, margin_rescore
+from xharness.tasks.mining import margin_rescore
+from xharness.tasks.probe import accuracy
 from xharness.textfiles import decode_lines, read_bytes
 
 # Where the files may sit under --data-dir, tried in order.
@@ -73,7 +75,7 @@ class Tatoeba(Task):
 
     def __init__(self, data_dir: Path | str | None, *, limit: int | None = None, k: int = 4, margin: str = "ratio") -> None:
         super().__init__(data_dir, limit=limit)
-        from xharness.tasks.retrieval import MARGINS
+        from xharness.tasks.mining import MARGINS
 
         if margin not in MARGINS:
             raise XharnessError(f"unknown margin '{margin}'; choose one of {', '.join(MARGINS)}")
@@ -172,8 +174,6 @@ def score_retrieval(
 
     Returns metrics (x100) and per-item outcomes (predicted index and correctness per query).
     """
-    from xharness.tasks.mining import two_way_knn
-
     if queries.shape != targets.shape:
         raise ValueError(f"queries {queries.shape} and targets {targets.shape} must be aligned and the same shape")
     gold = np.arange(queries.shape[0])
