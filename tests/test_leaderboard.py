@@ -406,7 +406,7 @@ def test_csv_neutralises_formulas_and_json_round_trips(hostile):
 
 
 def test_example_generator_writes_and_checks(tmp_path):
-    from xharness.leaderboard.make_example import check, generate
+    from xharness.demo.make_example import check, generate
 
     items = {"de": {"correct": [1, 0, 0, 0]}, "fr": {"correct": [1, 1, 0, 0]}}
     better = {"de": {"correct": [1, 1, 1, 0]}, "fr": {"correct": [1, 1, 1, 1]}}

@@ -348,7 +348,7 @@ def test_report_json_is_not_read_back_as_a_result(tmp_path):
 
 def test_example_generator_adds_the_report(tmp_path):
     from test_leaderboard import make_result, write
-    from xharness.leaderboard.make_example import check, generate
+    from xharness.demo.make_example import check, generate
 
     items = {"de": {"correct": [1, 0, 0, 0]}, "fr": {"correct": [1, 1, 0, 0]}}
     better = {"de": {"correct": [1, 1, 1, 0]}, "fr": {"correct": [1, 1, 1, 1]}}
