@@ -4,8 +4,8 @@ Modules: `collect` (read and validate a results folder), `tables` (pure table bu
 `references` (published reference rows), `render_md` / `render_html` / `render_data` /
 `render` (output formats), `bootstrap` (paired bootstrap, numpy only), `compare` and
 `render_compare` (`xharness compare`) and `cli` (the two commands); the committed example is
-built by `xharness.demo.make_example`. The names below are imported lazily, so importing this package
-(as the CLI does at start-up) costs nothing; `collect.collect`, `compare.compare` and
+built by `xharness.demo.make_example`. The names below are imported lazily, so importing this
+package (as the CLI does at start-up) costs nothing; `collect.collect`, `compare.compare` and
 `render.render` share their module's name and are imported from their modules.
 """
 
