@@ -82,6 +82,12 @@ def check_pair(src: object, tgt: object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_k(k: object) -> int:
+    """`k` as an int >= 1; a bool, a float or a k below 1 is refused.
+
+    Example:
+        >>> check_k(np.int64(4))
+        4
+    """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise TypeError(f"k must be an integer, got {type(k).__name__}")
     if k < 1:

@@ -73,7 +73,7 @@ def margin_rescore(
     Example:
         >>> D = np.array([[0.9, 0.8]], np.float32); I = np.array([[0, 1]])
         >>> margin_rescore(D, I, np.array([0.85], np.float32), np.array([0.95, 0.55], np.float32),
-        ...                margin="distance").round(4).tolist()
+        ...                margin="distance").astype(float).round(4).tolist()
         [[0.0, 0.1]]
     """
     if D.shape != I.shape:
