@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from xharness.demo.bitext_rules import RULES_VERSION, catalogue_entries, make_candidate, select_pairs
-from xharness.demo.builds import MANIFEST_NAME, build_dir, build_fingerprint, build_once
+from xharness.demo.builds import MANIFEST_NAME, build_dir, build_fingerprint, build_once, manifest_header
 from xharness.errors import XharnessError
 from xharness.fileio import atomic_write_json, atomic_write_text
 from xharness.hashing import sha256_file
@@ -175,15 +175,11 @@ def _pair_file_names(code: str) -> tuple[str, str]:
 
 
 def _expected_header(version: str, languages: Mapping[str, str], min_words: int, min_pairs: int) -> dict[str, Any]:
-    return {
-        "format": MANIFEST_FORMAT,
-        "source": {"package": SOURCE_PACKAGE, "version": version, "license": "BSD-3-Clause"},
-        "rules_version": RULES_VERSION,
-        "fingerprint": _fingerprint(version, languages, min_words, min_pairs),
-        "min_words": min_words,
-        "min_pairs": min_pairs,
-        "requested": dict(languages),
-    }
+    return manifest_header(
+        MANIFEST_FORMAT, SOURCE_PACKAGE, version, rules_version=RULES_VERSION,
+        fingerprint=_fingerprint(version, languages, min_words, min_pairs),
+        params={"min_words": min_words, "min_pairs": min_pairs, "requested": dict(languages)},
+    )
 
 
 def _looks_like_demo_folder(folder: Path) -> bool:

@@ -33,6 +33,19 @@ def build_fingerprint(base: str, params: Any, *, default: bool) -> str:
     return f"{base};params={sha256_bytes(json.dumps(params).encode())[:12]}"
 
 
+def manifest_header(
+    kind: str, package: str, version: str, *, rules_version: int, fingerprint: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What a build's manifest must hold to be reused: its kind, source, rules, fingerprint and parameters."""
+    return {
+        "format": kind,
+        "source": {"package": package, "version": version, "license": "BSD-3-Clause"},
+        "rules_version": rules_version,
+        "fingerprint": fingerprint,
+        **params,
+    }
+
+
 def build_dir(name: str, fingerprint: str) -> Path:
     """`cache_dir()/demo/<name>`, suffixed with the parameter hash when the build is not the default one.
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from xharness.demo.builds import MANIFEST_NAME, build_dir, build_fingerprint, build_once
+from xharness.demo.builds import MANIFEST_NAME, build_dir, build_fingerprint, build_once, manifest_header
 from xharness.demo.topic_rules import RULES_VERSION, check_file, clean, fold, has_letter, split_english, topic_of, tsv, unambiguous, words
 from xharness.errors import XharnessError
 from xharness.fileio import atomic_write_json, atomic_write_text
@@ -111,15 +111,11 @@ def _fingerprint(version: str, min_topic_items: int, min_items: int, min_topics:
 
 
 def _expected_header(version: str, min_topic_items: int, min_items: int, min_topics: int) -> dict[str, Any]:
-    return {
-        "format": MANIFEST_FORMAT,
-        "source": {"package": SOURCE_PACKAGE, "version": version, "license": "BSD-3-Clause"},
-        "rules_version": RULES_VERSION,
-        "fingerprint": _fingerprint(version, min_topic_items, min_items, min_topics),
-        "min_topic_items": min_topic_items,
-        "min_items": min_items,
-        "min_topics": min_topics,
-    }
+    return manifest_header(
+        MANIFEST_FORMAT, SOURCE_PACKAGE, version, rules_version=RULES_VERSION,
+        fingerprint=_fingerprint(version, min_topic_items, min_items, min_topics),
+        params={"min_topic_items": min_topic_items, "min_items": min_items, "min_topics": min_topics},
+    )
 
 
 def default_topics_dir(version: str, min_topic_items: int, min_items: int, min_topics: int) -> Path:
