@@ -7,12 +7,14 @@ with the same fingerprint have interchangeable embeddings.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+from xharness.hashing import digest, sha256_file
+
+__all__ = ["Adapter", "check_embeddings", "digest", "folder_fingerprint"]
 
 
 @runtime_checkable
@@ -36,20 +38,6 @@ class Adapter(Protocol):
         ...
 
 
-def digest(payload: Mapping[str, Any]) -> str:
-    """A stable sha256 hex digest of a JSON-serialisable mapping."""
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def _file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 # Files that never change the vectors: docs, git metadata, training leftovers.
 _IGNORED_SUFFIXES = {".md", ".txt.lock", ".lock"}
 _IGNORED_NAMES = {"README.md", ".gitattributes", "training_args.bin"}
@@ -69,7 +57,7 @@ def folder_fingerprint(folder: Path) -> str:
             continue
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
-        entries.append((rel, _file_sha256(path)))
+        entries.append((rel, sha256_file(path)))
     return digest({"files": entries})
 
 

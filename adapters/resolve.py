@@ -18,7 +18,6 @@ one line. Nothing here imports torch: listing adapters stays fast.
 
 from __future__ import annotations
 
-import difflib
 import os
 import posixpath
 import re
@@ -30,6 +29,7 @@ from typing import Any
 from xharness.adapters.base import Adapter
 from xharness.adapters.multimodal import dual_encoder_family, families_note
 from xharness.errors import XharnessError
+from xharness.suggest import nearest
 
 GROUP = "xharness.adapters"
 AUTO = "auto"
@@ -306,5 +306,5 @@ def _canonical(name: str) -> str:
 
 
 def _suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    close = nearest(name.lower(), known, cutoff=0.6)
+    return f"; did you mean {close!r}?" if close else ""

@@ -207,7 +207,8 @@ def single_thread_runs(x: np.ndarray, y: np.ndarray, reps: int) -> tuple[list[fl
 
 
 def bench_size(n: int, m: int, reps: int, loop_rows: int, single_thread: bool) -> dict:
-    from xharness.tasks.mining import candidates, greedy_one_to_one, neighbour_means, two_way_knn
+    from xharness.tasks.knn import two_way_knn
+    from xharness.tasks.mining import candidates, greedy_one_to_one, neighbour_means
 
     x, y = unit_vectors(n, D, 1), unit_vectors(m, D, 2)
     raw_t, mine_t = paired_runs(x, y, reps)
@@ -238,7 +239,8 @@ def bench_size(n: int, m: int, reps: int, loop_rows: int, single_thread: bool) -
 
 
 def bench_approx(n: int) -> list[tuple]:
-    from xharness.tasks.mining import mine, two_way_knn
+    from xharness.tasks.knn import two_way_knn
+    from xharness.tasks.mining import mine
 
     rows = []
     for data in ("clustered", "random"):

@@ -1,9 +1,11 @@
 """The `embed(texts)` that tasks call: de-duplicated, cache-first, length-sorted blocks, checked vectors.
 
-Only texts the cache does not hold reach the model; they are encoded longest first in blocks
-(so a progress bar can move and padding stays small) and the vectors come back in the
-caller's order. NaN, infinite or all-zero vectors are refused with the model named, never
-turned into a score.
+This is the one place where texts are de-duplicated for embedding: a caller passes its texts
+as they are (repeats included) and gets one row per text back; each distinct text is looked
+up or encoded once. Only texts the cache does not hold reach the model; they are encoded
+longest first in blocks (so a progress bar can move and padding stays small) and the vectors
+come back in the caller's order. NaN, infinite or all-zero vectors are refused with the model
+named, never turned into a score.
 """
 
 from __future__ import annotations
@@ -37,6 +39,19 @@ def refuse_zero_rows(vectors: np.ndarray, texts: Sequence[str], *, who: str, whe
         )
 
 
+def distinct(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts in first-seen order, and for each text its row among them.
+
+    Example:
+        >>> unique, rows = distinct(["a", "b", "a"])
+        >>> unique, rows.tolist()
+        (['a', 'b'], [0, 1, 0])
+    """
+    position: dict[str, int] = {}
+    rows = np.fromiter((position.setdefault(text, len(position)) for text in texts), dtype=np.int64, count=len(texts))
+    return list(position), rows
+
+
 def _block_size(batch_size: int) -> int:
     return max(batch_size * 16, 256)
 
@@ -44,9 +59,12 @@ def _block_size(batch_size: int) -> int:
 class Embedder:
     """Callable `embed(texts) -> float32 (n, d)` around an adapter, with an optional cache.
 
+    One row per text in `texts`, repeats included; each distinct text is embedded once.
     `adapter` may be a zero-argument callable returning the adapter, so a run whose texts are
     all cached never loads the model.
     """
+
+    where = ""  # said after the model's name when vectors are refused (a layer sweep names the layer)
 
     def __init__(
         self,
@@ -77,22 +95,26 @@ class Embedder:
         if not texts:
             raise XharnessError("nothing to embed (no sentences)")
         self.stats.texts += len(texts)
-        unique = list(dict.fromkeys(texts))
-        position = {text: i for i, text in enumerate(unique)}
+        unique, rows = distinct(texts)
         vectors, found = (self.cache.get(unique) if self.cache is not None else (None, np.zeros(len(unique), bool)))
         missing = [text for text, hit in zip(unique, found) if not hit]
         self.stats.cache_hits += int(found.sum())
         if missing:
-            fresh = self._encode(missing)
-            refuse_zero_rows(fresh, missing, who=self.name)  # before the cache: a broken model leaves nothing behind
-            if self.cache is not None:
-                self.cache.put(missing, fresh)
+            fresh = self._fresh(missing)
             if vectors is None:
                 vectors = np.zeros((len(unique), fresh.shape[1]), dtype=np.float32)
             vectors[~found] = fresh
-        out = vectors[[position[t] for t in texts]]
-        refuse_zero_rows(out, texts, who=self.name)
+        out = vectors[rows]
+        refuse_zero_rows(out, texts, who=self.name, where=self.where)
         return out
+
+    def _fresh(self, missing: list[str]) -> np.ndarray:
+        """Vectors of texts the cache lacks: encoded, checked, then cached."""
+        fresh = self._encode(missing)
+        refuse_zero_rows(fresh, missing, who=self.name)  # before the cache: a broken model leaves nothing behind
+        if self.cache is not None:
+            self.cache.put(missing, fresh)
+        return fresh
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         adapter = self.adapter

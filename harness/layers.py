@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from xharness.cache import EmbeddingCache
-from xharness.embedding import EmbedStats, encode_in_blocks, refuse_zero_rows
+from xharness.embedding import Embedder, EmbedStats, encode_in_blocks, refuse_zero_rows
 from xharness.errors import XharnessError
 from xharness.adapters.base import check_embeddings
 
@@ -90,28 +90,8 @@ class LayerSweep:
         self.stats = EmbedStats()
 
     def embed_for(self, layer: int, *, label: str = "") -> Callable[[Sequence[str]], np.ndarray]:
-        def embed(texts: Sequence[str]) -> np.ndarray:
-            texts = list(texts)
-            if not texts:
-                raise XharnessError("nothing to embed (no sentences)")
-            self.stats.texts += len(texts)
-            unique = list(dict.fromkeys(texts))
-            vectors, found = self.caches[layer].get(unique)
-            self.stats.cache_hits += int(found.sum())
-            missing = [t for t, hit in zip(unique, found) if not hit]
-            if missing:
-                fresh = self._encode_all_layers(missing, label)
-                for other, cache in self.caches.items():
-                    cache.put(missing, fresh[other])
-                if vectors is None:
-                    vectors = np.zeros((len(unique), fresh[layer].shape[1]), dtype=np.float32)
-                vectors[~found] = fresh[layer]
-            position = {t: i for i, t in enumerate(unique)}
-            out = vectors[[position[t] for t in texts]]
-            refuse_zero_rows(out, texts, who=self.adapter.name, where=f" at layer {layer}")
-            return out
-
-        return embed
+        """The `embed` of one layer: its own cache, misses encoded for every layer at once."""
+        return _LayerEmbedder(self, layer, label)
 
     def _encode_all_layers(self, texts: list[str], label: str) -> dict[int, np.ndarray]:
         def encode_block(chunk: list[str]) -> dict[int, np.ndarray]:
@@ -127,6 +107,21 @@ class LayerSweep:
             # Every layer is checked before any is cached or scored: a sweep that cannot finish stops now.
             refuse_zero_rows(out[layer], texts, who=self.adapter.name, where=f" at layer {layer}")
         return out
+
+
+class _LayerEmbedder(Embedder):
+    """One layer's view of a sweep: the embedder's lookup, with misses filled by the shared pass."""
+
+    def __init__(self, sweep: LayerSweep, layer: int, label: str) -> None:
+        super().__init__(sweep.adapter, batch_size=sweep.batch_size, cache=sweep.caches[layer], label=label, name=sweep.adapter.name)
+        self.sweep, self.layer, self.stats = sweep, layer, sweep.stats
+        self.where = f" at layer {layer}"
+
+    def _fresh(self, missing: list[str]) -> np.ndarray:
+        fresh = self.sweep._encode_all_layers(missing, self.label)
+        for other, cache in self.sweep.caches.items():
+            cache.put(missing, fresh[other])
+        return fresh[self.layer]
 
 
 def plot_layers(layer_scores: dict[int, dict[str, float]], *, title: str, path) -> None:

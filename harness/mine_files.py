@@ -72,14 +72,8 @@ def mine_files(
     from xharness.tasks.mining import mine
 
     src, tgt = read_sentences(src_path, fmt=fmt), read_sentences(tgt_path, fmt=fmt)
-    src_unique, tgt_unique = list(dict.fromkeys(src.texts)), list(dict.fromkeys(tgt.texts))
-    src_vectors, tgt_vectors = embed(src_unique), embed(tgt_unique)
-    src_row = {text: i for i, text in enumerate(src_unique)}
-    tgt_row = {text: i for i, text in enumerate(tgt_unique)}
     s, t, scores = mine(
-        src_vectors[[src_row[x] for x in src.texts]],
-        tgt_vectors[[tgt_row[y] for y in tgt.texts]],
-        k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index,
+        embed(src.texts), embed(tgt.texts), k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index,
         unify=True, src_texts=src.texts, tgt_texts=tgt.texts,
     )
     if not np.isfinite(scores).all():

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from xharness.adapters.base import digest
+from xharness.hashing import digest
 from xharness.fileio import atomic_write_json
 from xharness.results import LanguageScore
 from xharness.tasks.base import LanguageOutcome

@@ -5,11 +5,11 @@ Listing what exists never imports a heavy backend; a typo gets the nearest name 
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from typing import Any
 
 from xharness.errors import XharnessError
+from xharness.suggest import nearest
 
 
 class Registry:
@@ -35,8 +35,8 @@ class Registry:
             return key
         if key in self._aliases:
             return self._aliases[key]
-        hint = difflib.get_close_matches(key, [*self._targets, *self._aliases], n=1, cutoff=0.5)
-        suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known: {', '.join(self._targets)}"
+        hint = nearest(key, [*self._targets, *self._aliases])
+        suggestion = f"; did you mean '{hint}'?" if hint else f"; known: {', '.join(self._targets)}"
         raise XharnessError(f"unknown {self.kind} '{name}'{suggestion}")
 
     def get(self, name: str) -> Any:

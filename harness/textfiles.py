@@ -11,7 +11,6 @@ lines inside the file (they would silently shift or pad an alignment).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -116,6 +115,3 @@ def read_lines(path: Path, *, allow_blank: bool = False) -> list[str]:
                 raise XharnessError(f"{path}: line {number} is blank (every line must hold a sentence)")
     return lines
 
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(read_bytes(path)).hexdigest()

@@ -12,7 +12,7 @@ shares); the leaderboard's `render_md`, `render_html`, `render_data` (CSV and JS
 `render` (writing); the comparison's `render_compare` (terminal, Markdown, JSON); the report's
 `report_wording`, `render_report_md`, `render_report_html` (with `render_heatmap_svg`),
 `render_report_json`, `render_figures` (SVG and PNG files) and `render_report` (writing).
-`cli` holds the three commands, `make_example` the committed example built from the demo.
+`cli` holds the three commands; the committed example is built by `xharness.demo.make_example`.
 
 The names below are imported lazily, so importing this package (as the CLI does at start-up)
 costs nothing; `collect.collect`, `compare.compare` and `render.render` share their module's

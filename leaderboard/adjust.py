@@ -107,7 +107,12 @@ def benjamini_hochberg(p_values: object) -> np.ndarray:
 
 
 def adjust_p_values(p_values: Sequence[float] | np.ndarray, method: str) -> np.ndarray:
-    """Adjusted p-values of one family of tests by `method` ('holm', 'bh' or 'none')."""
+    """Adjusted p-values of one family of tests by `method` ('holm', 'bh' or 'none').
+
+    Example:
+        >>> adjust_p_values([0.01, 0.04, 0.03], "holm").tolist(), adjust_p_values([0.01, 0.04, 0.03], "bh").tolist()
+        ([0.03, 0.06, 0.06], [0.03, 0.04, 0.04])
+    """
     if method == "holm":
         return holm(p_values)
     if method == "bh":

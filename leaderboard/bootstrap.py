@@ -150,7 +150,12 @@ def resampled_deltas(
 
 
 def percentile_interval(deltas: object, *, confidence: float = 0.95) -> tuple[float, float]:
-    """The central `confidence` share of the replicates: (low, high) percentiles."""
+    """The central `confidence` share of the replicates: (low, high) percentiles.
+
+    Example:
+        >>> [round(v, 6) for v in percentile_interval(np.arange(101.0), confidence=0.9)]
+        [5.0, 95.0]
+    """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
     deltas = np.asarray(deltas, dtype=np.float64)

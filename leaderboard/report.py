@@ -26,7 +26,6 @@ only one run has are left out of the means and listed.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
@@ -34,6 +33,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from xharness.errors import XharnessError
+from xharness.suggest import did_you_mean
 from xharness.leaderboard.adjust import METHODS, adjust_p_values, bootstrap_p_value
 from xharness.leaderboard.bootstrap import percentile_interval
 from xharness.leaderboard.collect import ResultEntry, collect
@@ -314,8 +314,7 @@ def build_report(
         known = sorted({lang for t in task_names for lang in base_tasks[t].result.scores})
         unknown = [lang for lang in languages if lang not in known]
         if unknown:
-            close = difflib.get_close_matches(unknown[0], known, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(unknown[0], known)
             raise XharnessError(f"-l {unknown[0]}: the baseline has no result in this language (it has {', '.join(known)}){hint}")
 
     settings = _Settings(adjust=adjust, n_resamples=n_resamples, seed=seed, confidence=confidence, alpha=alpha, languages=tuple(languages))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from xharness.errors import XharnessError
+from xharness.suggest import did_you_mean
 from xharness.leaderboard.collect import ResultEntry
 from xharness.leaderboard.references import ReferenceRow
 
@@ -109,11 +110,8 @@ def _normalise_filter(values: Iterable[str]) -> tuple[str, ...]:
 def _check_filter(kind: str, flag: str, wanted: tuple[str, ...], known: set[str]) -> None:
     unknown = [v for v in wanted if v not in known]
     if unknown:
-        import difflib
-
         listing = ", ".join(sorted(known)) or "none"
-        close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(unknown[0], sorted(known))
         raise XharnessError(f"{flag} {unknown[0]}: no result has this {kind} (found: {listing}){hint}")
 
 

@@ -9,8 +9,3 @@ TASKS.register("sst", "xharness.tasks.classification:Sentiment", aliases=("senti
 TASKS.register("pawsx", "xharness.tasks.classification:PawsX", aliases=("paws-x",))
 TASKS.register("xnli", "xharness.tasks.classification:Xnli")
 TASKS.register("classify", "xharness.tasks.classification:Classify")
-
-
-def get_task(name: str):
-    """The task class registered under `name` (or an alias); a typo raises with a suggestion."""
-    return TASKS.get(name)

@@ -16,7 +16,8 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from xharness.adapters.base import digest
+from xharness.hashing import digest
+from xharness.suggest import did_you_mean
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore, TaskResult
 from xharness.tasks.options import TaskOption, resolve
@@ -134,10 +135,7 @@ class Task(ABC):
                 return available
             lang = self.canonical_language(code)
             if lang is None:
-                from xharness.tasks.languages import nearest
-
-                hint = nearest(code, self.known_languages())
-                suffix = f"; did you mean '{hint}'?" if hint else ""
+                suffix = did_you_mean(code.lower(), self.known_languages())
                 raise XharnessError(f"unknown language code '{code}' for task {self.name}{suffix}")
             if lang not in available:
                 raise XharnessError(f"{self.data_dir}: no {self.name} data for language '{lang}'")

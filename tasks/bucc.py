@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -101,14 +101,6 @@ def read_gold(path: Path, src: Corpus, en: Corpus) -> frozenset[tuple[str, str]]
     return frozenset(pairs)
 
 
-def unique_texts(sentences: Sequence[str]) -> tuple[list[str], list[list[int]]]:
-    """Distinct sentences in first-seen order, and for each the line positions holding it."""
-    positions: dict[str, list[int]] = {}
-    for i, sentence in enumerate(sentences):
-        positions.setdefault(sentence, []).append(i)
-    return list(positions), list(positions.values())
-
-
 def mine_candidates(
     src: Corpus, en: Corpus, embed: Embed, *, k: int, margin: str, retrieval: str, index: str, expand_duplicates: bool = True
 ) -> tuple[list[tuple[str, str]], np.ndarray]:
@@ -118,24 +110,24 @@ def mine_candidates(
     (`expand_duplicates`, ours), or dropped when either text occurs more than once in its
     file (XTREME's `bucc_extract`, so such gold pairs can never count).
     """
-    from xharness.tasks.mining import mine
+    from xharness.tasks.mining import mine, unique_lines
 
-    src_texts, src_lines = unique_texts(src.sentences)
-    en_texts, en_lines = unique_texts(en.sentences)
-    s_idx, t_idx, scores = mine(embed(src_texts), embed(en_texts), k=k, margin=margin, retrieval=retrieval, index=index)
+    # `unify` merges identical sentences before mining and reports each mined text pair for
+    # every pair of lines holding those texts (src lines outer, English lines inner, ascending).
+    s_idx, t_idx, scores = mine(
+        embed(src.sentences), embed(en.sentences), k=k, margin=margin, retrieval=retrieval, index=index,
+        unify=True, src_texts=src.sentences, tgt_texts=en.sentences,
+    )
     if not np.isfinite(scores).all():
         # A ratio margin divides by the neighbourhood means; embeddings whose neighbours average 0
         # have no defined score, and a NaN must never become a threshold.
         raise XharnessError(f"{margin} margin scores are undefined for some candidates (neighbourhood similarity 0); try --margin distance")
-    pairs, pair_scores = [], []
-    for s, t, score in zip(s_idx.tolist(), t_idx.tolist(), scores.tolist()):
-        if not expand_duplicates and (len(src_lines[s]) > 1 or len(en_lines[t]) > 1):
-            continue
-        for i in src_lines[s]:
-            for j in en_lines[t]:
-                pairs.append((src.ids[i], en.ids[j]))
-                pair_scores.append(score)
-    return pairs, np.asarray(pair_scores, dtype=np.float64)
+    if not expand_duplicates:
+        repeated = [np.bincount(inverse)[inverse] > 1 for inverse in (unique_lines(src.sentences)[1], unique_lines(en.sentences)[1])]
+        keep = ~(repeated[0][s_idx] | repeated[1][t_idx])
+        s_idx, t_idx, scores = s_idx[keep], t_idx[keep], scores[keep]
+    pairs = [(src.ids[i], en.ids[j]) for i, j in zip(s_idx.tolist(), t_idx.tolist())]
+    return pairs, scores.astype(np.float64)
 
 
 class Bucc2018(Task):

@@ -190,10 +190,9 @@ class ClassificationTask(Task):
     def features(self, examples: Examples, embed: Embed, rows: np.ndarray | None = None) -> np.ndarray:
         """The probe's input for `examples` (optionally only `rows`): u, or [u, v, |u-v|, u*v]."""
         fields = [list(t) if rows is None else [t[i] for i in rows.tolist()] for t in examples.texts]
-        unique = list(dict.fromkeys(text for field in fields for text in field))
-        vectors = embed(unique)
-        position = {text: i for i, text in enumerate(unique)}
-        parts = [vectors[[position[text] for text in field]] for field in fields]
+        # One call for both sides of a pair: the embedder encodes a text shared by several items once.
+        vectors = embed([text for field in fields for text in field])
+        parts = np.split(vectors, np.cumsum([len(field) for field in fields])[:-1])
         if len(parts) == 1:
             return parts[0]
         if len(parts) == 2:

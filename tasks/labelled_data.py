@@ -56,7 +56,6 @@ Layouts of the published sets (verified against XTREME's `utils_preprocess.py`,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -64,6 +63,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from xharness.errors import XharnessError
+from xharness.hashing import sha256_file
 from xharness.textfiles import check_regular_file, decode_lines, read_bytes
 
 SPLIT_ALIASES: Mapping[str, str] = {"train": "train", "dev": "dev", "validation": "dev", "valid": "dev", "test": "test"}
@@ -576,11 +576,7 @@ class LabelledData:
 
     def sha256(self, path: Path) -> str:
         if path not in self._hashes:
-            h = hashlib.sha256()
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-            self._hashes[path] = h.hexdigest()
+            self._hashes[path] = sha256_file(path)
         return self._hashes[path]
 
 

@@ -7,8 +7,6 @@ two-letter code exists (`ang`, `yue`, ...). Either form is accepted on the comma
 
 from __future__ import annotations
 
-import difflib
-
 # LASER file code -> result code.
 LASER_TO_SHORT: dict[str, str] = {
     "afr": "af", "amh": "am", "ang": "ang", "ara": "ar", "arq": "arq", "arz": "arz",
@@ -49,9 +47,3 @@ def to_short(code: str) -> str | None:
     if code in LASER_TO_SHORT:
         return LASER_TO_SHORT[code]
     return None
-
-
-def nearest(code: str, known: list[str] | tuple[str, ...]) -> str | None:
-    """The closest known code to a mistyped one, for an error message."""
-    match = difflib.get_close_matches(code.lower(), list(known), n=1, cutoff=0.5)
-    return match[0] if match else None

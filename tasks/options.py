@@ -84,7 +84,7 @@ def merged(declarations: Iterable[Iterable[TaskOption]]) -> dict[str, TaskOption
 
 # Options shared by the retrieval tasks; the choices come from the modules that implement them.
 def _retrieval_options() -> tuple[TaskOption, TaskOption]:
-    from xharness.tasks.retrieval import MARGINS
+    from xharness.tasks.mining import MARGINS
 
     return (
         TaskOption("k", int, 4, "neighbours for margin scoring", minimum=1),

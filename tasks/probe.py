@@ -140,7 +140,12 @@ def sample_per_label(labels: np.ndarray, size: int | None, *, seed: int) -> np.n
 
 
 def accuracy(pred: np.ndarray, gold: np.ndarray) -> float:
-    """Share of positions where `pred` equals `gold` (a fraction, not x100)."""
+    """Share of positions where `pred` equals `gold` (a fraction, not x100).
+
+    Example:
+        >>> accuracy(np.array([1, 0, 1, 1]), np.array([1, 1, 1, 0]))
+        0.5
+    """
     gold = _vector(gold, "gold")
     pred = _vector(pred, "pred", gold.shape[0])
     if gold.shape[0] == 0:
@@ -153,6 +158,10 @@ def macro_f1(pred: np.ndarray, gold: np.ndarray, *, labels: Sequence | None = No
 
     A label with no gold item and no prediction would have F1 0/0; it cannot occur with the
     default labels, and with explicit labels it counts as 0.
+
+    Example:
+        >>> round(macro_f1(np.array(["a", "a", "b"]), np.array(["a", "b", "b"])), 4)  # F1 2/3 for each label
+        0.6667
     """
     gold = _vector(gold, "gold")
     pred = _vector(pred, "pred", gold.shape[0])
@@ -170,7 +179,12 @@ def macro_f1(pred: np.ndarray, gold: np.ndarray, *, labels: Sequence | None = No
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof = 1; 0.0 for a single value)."""
+    """Mean and sample standard deviation (ddof = 1; 0.0 for a single value).
+
+    Example:
+        >>> mean_std([70.0, 72.0, 74.0])
+        (72.0, 2.0)
+    """
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"mean_std needs a non-empty 1-D sequence, got shape {arr.shape}")

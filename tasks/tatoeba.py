@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +20,10 @@ from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.options import K, MARGIN
 from xharness.tasks.item_records import ItemField, ItemRecord
+from xharness.tasks.knn import l2_normalize, two_way_knn
 from xharness.tasks.languages import LASER_TO_SHORT, SHORT_TO_LASER, XTREME_TATOEBA, to_short
-from xharness.tasks.retrieval import accuracy, l2_normalize, margin_rescore
+from xharness.tasks.mining import margin_rescore
+from xharness.tasks.probe import accuracy
 from xharness.textfiles import decode_lines, read_bytes
 
 # Where the files may sit under --data-dir, tried in order.
@@ -177,8 +179,6 @@ def score_retrieval(
 
     Returns metrics (x100) and per-item outcomes (predicted index and correctness per query).
     """
-    from xharness.tasks.mining import two_way_knn
-
     if queries.shape != targets.shape:
         raise ValueError(f"queries {queries.shape} and targets {targets.shape} must be aligned and the same shape")
     gold = np.arange(queries.shape[0])

@@ -77,7 +77,13 @@ def best_threshold(scores: np.ndarray, correct: np.ndarray, *, n_gold: int) -> O
 
 
 def at_threshold(scores: np.ndarray, correct: np.ndarray, *, n_gold: int, threshold: float | None) -> Operating:
-    """Precision, recall and F1 of the candidates with score >= `threshold` (None accepts nothing)."""
+    """Precision, recall and F1 of the candidates with score >= `threshold` (None accepts nothing).
+
+    Example:
+        >>> op = at_threshold(np.array([0.9, 0.8, 0.3]), np.array([True, False, True]), n_gold=3, threshold=0.5)
+        >>> op.accepted, op.true_positives, op.precision, round(op.f1, 4)
+        (2, 1, 0.5, 0.4)
+    """
     scores, correct = _check(scores, correct)
     keep = np.zeros(scores.shape, dtype=bool) if threshold is None else scores >= threshold
     tp, accepted = int((keep & correct).sum()), int(keep.sum())

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from fakes import CharNgramAdapter, LookupAdapter
 from xharness.cli import main
+from xharness.embedding import Embedder
 from xharness.errors import XharnessError
 from xharness.results import TaskResult, load_items
 from xharness.runner import EvalRequest, RunOptions, run_eval
@@ -356,7 +357,7 @@ def test_english_is_embedded_once_and_probes_are_reused(tmp_path):
             return super().encode(texts, batch_size=batch_size)
 
     task = PawsX(tmp_path, seeds=3)
-    task.run(lambda texts: Counting(32).encode(list(texts)), model={"name": "m", "slug": "m", "adapter": "fake", "fingerprint": "f"})
+    task.run(Embedder(Counting(32)), model={"name": "m", "slug": "m", "adapter": "fake", "fingerprint": "f"})
     train_texts = [t for t in seen if t.startswith("train ")]
     assert train_texts and len(train_texts) == len(set(train_texts))
     # Without --probe-train-size every seed trains on the same data with the same dev: one fit.

