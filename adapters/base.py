@@ -36,6 +36,27 @@ class Adapter(Protocol):
         ...
 
 
+@runtime_checkable
+class LayeredAdapter(Adapter, Protocol):
+    """An adapter that can pool any hidden layer, and several from one forward pass.
+
+    Attributes:
+        num_layers: transformer layers; hidden states run 0 (embeddings) .. num_layers.
+    """
+
+    num_layers: int
+
+    def encode_layers(
+        self, texts: Sequence[str], *, batch_size: int = 32, layers: Sequence[int] | None = None
+    ) -> dict[int, np.ndarray]:
+        """{layer as given: float32 (len(texts), dim)} from one pass; None is every layer."""
+        ...
+
+    def with_layer(self, layer: int) -> "LayeredAdapter":
+        """The same loaded model at another layer, with its own fingerprint and options."""
+        ...
+
+
 def digest(payload: Mapping[str, Any]) -> str:
     """A stable sha256 hex digest of a JSON-serialisable mapping."""
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)

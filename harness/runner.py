@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from xharness.adapters.base import Adapter
+from xharness.adapters.base import Adapter, LayeredAdapter
+from xharness.adapters.options import AdapterOptions
 from xharness.cache import EmbeddingCache
 from xharness.embedding import Embedder
 from xharness.partials import PartialStore
@@ -48,19 +49,11 @@ class EvalRequest:
     cache: bool = True
     cache_dir: Path | None = None  # default: $XHARNESS_CACHE/embeddings
 
-    def adapter_options(self) -> dict[str, Any]:
-        options = {
-            "pooling": self.pooling,
-            "layer": self.layer,
-            "max_length": self.max_length,
-            "dtype": self.dtype,
-            "device": self.device,
-            "max_tokens": self.max_tokens,
-        }
-        options = {key: value for key, value in options.items() if value is not None}
-        if self.trust_remote_code:
-            options["trust_remote_code"] = True
-        return options
+    def adapter_options(self) -> AdapterOptions:
+        return AdapterOptions(
+            pooling=self.pooling, layer=self.layer, max_length=self.max_length, dtype=self.dtype,
+            device=self.device, max_tokens=self.max_tokens, trust_remote_code=self.trust_remote_code,
+        )
 
 
 def build_task(task_cls: type[Task], request: EvalRequest) -> Task:
@@ -148,19 +141,19 @@ def _existing_covers(target: Path, task: Task, languages: Sequence[str]) -> bool
 def _adapter_for(request: EvalRequest) -> Adapter:
     """The model: loaded now, or lazily (only on a cache miss) when its description was kept before."""
     from xharness.adapters import load_adapter
-    from xharness.lazy import LazyAdapter, description_key, recall, remember
+    from xharness.lazy import LazyAdapter, description_key, invocation_name, recall, remember
 
     options = request.adapter_options()
 
     def load() -> Adapter:
-        return load_adapter(request.model, adapter=request.adapter, **options)
+        return load_adapter(request.model, adapter=request.adapter, options=options)
 
     key = description_key(request.model, adapter=request.adapter, options=options) if request.cache else None
     if key is None or request.layer_sweep:
         return load()
     kept = recall(key)
     if kept is not None:
-        return LazyAdapter(kept, load)
+        return LazyAdapter(kept, load, name=invocation_name(request.model), key=key)
     adapter = load()
     remember(key, adapter)
     return adapter
@@ -216,6 +209,7 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
             _store.save(lang, result_outcome, model_fingerprint=adapter.fingerprint, config=_config, data_fingerprint=_loaded[lang].fingerprint)
             reporter.language_done(_task.name, lang, result_outcome.score, seconds)
 
+        cut_before = getattr(adapter, "truncated", None)  # texts cut at max length so far (None: not counted)
         result = task.run(embedder, model=record, loaded=loaded, run_config=run_config, finished=finished, on_language=done)
         result.timing = {"load_model": round(load_seconds, 4), "load_data": round(data_seconds, 4), **result.timing}
         result.run = {
@@ -223,6 +217,7 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
             "model_loaded": getattr(adapter, "loaded", True),
             "cache": "off" if cache is None else str(cache.folder),
             "reused_languages": sorted(finished),
+            "truncated": None if cut_before is None else adapter.truncated - cut_before,
         }
         outcome.paths.append(result.to_disk(request.out_dir))
         store.clear()
@@ -234,7 +229,7 @@ def _run_sweep(request, adapter, record, pending, load_seconds, reporter, outcom
     """Score every task at every requested layer from one forward pass per text; one result per task."""
     from xharness.layers import LayerSweep, parse_layers, plot_layers
 
-    if not hasattr(adapter, "num_layers"):
+    if not isinstance(adapter, LayeredAdapter):
         raise XharnessError(f"--layer {request.layer_sweep} needs a transformers checkpoint; {adapter.name} ({adapter.kind}) has no layers")
     layers = parse_layers(request.layer_sweep, adapter.num_layers)
     sweep = LayerSweep(
