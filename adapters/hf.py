@@ -19,15 +19,12 @@ from xharness.adapters.base import check_embeddings, digest, folder_fingerprint
 from xharness.adapters.batching import length_sorted_batches
 from xharness.adapters.hf_loading import (
     check_batch_size,
-    check_dtype_device,
     check_max_tokens,
     check_texts,
-    limit_cpu_threads,
+    dtype_and_device,
     load_config,
     load_tokenizer,
     load_weights,
-    normalise_dtype,
-    resolve_device,
 )
 from xharness.adapters.options import EVERY_OPTION, AdapterOptions
 from xharness.errors import XharnessError
@@ -69,12 +66,8 @@ class HFEncoder:
             raise XharnessError(f"{self.folder} is not a folder")
         self._read_folder()
         self.name = name or self.folder.resolve().name
-        self._dtype = normalise_dtype(options.dtype)
+        self._dtype, self._device = dtype_and_device(options.dtype, options.device)
         self._trust_remote_code = bool(options.trust_remote_code)
-        self._device = resolve_device(options.device)
-        check_dtype_device(self._dtype, self._device)
-        if self._device == "cpu":
-            limit_cpu_threads()
         # Config and tokenizer first: a bad layer or length is refused before gigabytes load.
         self._config = self._load_config()
         self._read_config()

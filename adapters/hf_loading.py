@@ -96,6 +96,15 @@ def check_dtype_device(dtype: str, device: str) -> None:
         raise XharnessError("dtype fp16 needs a GPU; on CPU use bf16 or fp32")
 
 
+def dtype_and_device(dtype: str | None, device: str | None) -> tuple[str, str]:
+    """The normalised dtype and the resolved device, checked together; on CPU, torch's threads are capped."""
+    dtype, device = normalise_dtype(dtype), resolve_device(device)
+    check_dtype_device(dtype, device)
+    if device == "cpu":
+        limit_cpu_threads()
+    return dtype, device
+
+
 def torch_dtype(dtype: str):
     import torch
 

@@ -16,17 +16,14 @@ import numpy as np
 from xharness.adapters.base import check_embeddings, digest, folder_fingerprint
 from xharness.adapters.hf_loading import (
     check_batch_size,
-    check_dtype_device,
     check_texts,
+    dtype_and_device,
     dtype_keyword,
     has_tokenizer_files,
-    limit_cpu_threads,
-    normalise_dtype,
     one_line,
     positions_limit,
     quiet_transformers,
     refused_pickle,
-    resolve_device,
     torch_dtype,
     weights_error,
 )
@@ -72,12 +69,8 @@ class SentenceTransformersAdapter:
         if not (self.folder / "modules.json").is_file():
             raise XharnessError(f"{self.folder} has no modules.json, so it is not a sentence-transformers folder")
         self.name = name or self.folder.resolve().name
-        self._dtype = normalise_dtype(options.dtype)
-        self._device = resolve_device(options.device)
+        self._dtype, self._device = dtype_and_device(options.dtype, options.device)
         self._trust_remote_code = bool(options.trust_remote_code)
-        check_dtype_device(self._dtype, self._device)
-        if self._device == "cpu":
-            limit_cpu_threads()
         encoder = encoder_subfolder(self.folder)
         if encoder is not None and not has_tokenizer_files(encoder):
             # transformers would build an empty-vocabulary tokenizer and encode every word as [UNK].

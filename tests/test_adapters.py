@@ -441,3 +441,60 @@ def test_token_budget_refused_where_it_cannot_apply(tiny_st_dir):
         load_adapter(str(tiny_st_dir), options=AdapterOptions(max_tokens=100))
     with pytest.raises(XharnessError, match="adapter 'usem3' does not take --max-tokens"):
         load_adapter("usem3", options=AdapterOptions(max_tokens=100))
+
+
+# ---- declared options and the layered protocol ------------------------------------------------
+
+
+def test_options_are_declared_once_and_refused_in_one_place(monkeypatch):
+    from xharness.adapters.options import offered
+
+    rows = {r["name"]: r for r in list_adapters()}
+    assert rows["transformers"]["options"] == ["pooling", "layer", "max_length", "dtype", "device", "max_tokens", "trust_remote_code"]
+    assert rows["sentence-transformers"]["options"] == ["max_length", "dtype", "device", "trust_remote_code"]
+    assert AdapterOptions(layer=0, trust_remote_code=True).given() == {"layer": 0, "trust_remote_code": True}
+    with pytest.raises(XharnessError, match="^adapter 'x' does not take --max-tokens, --trust-remote-code$"):
+        offered(AdapterOptions(max_tokens=8, trust_remote_code=True), adapter="x", accepts={"pooling"})
+    with pytest.raises(ValueError, match="unknown options"):
+        offered(AdapterOptions(), adapter="x", accepts={"poolin"})
+
+
+def test_a_plugin_gets_only_what_it_declares(monkeypatch):
+    from fakes import CharNgramAdapter
+
+    seen = []
+
+    def plain(spec, **given):  # declares nothing: every option is refused before it is called
+        seen.append(given)
+        return CharNgramAdapter(8)
+
+    def layered(spec, *, layer=None):
+        seen.append({"layer": layer})
+        return CharNgramAdapter(8)
+
+    layered.accepts = frozenset({"layer"})
+    plugins = {"plain": plain, "layered": layered}
+    monkeypatch.setattr(resolve, "_plugins", lambda: {n: resolve._Plugin(_Entry(n, f), "test 1.0") for n, f in plugins.items()})
+    with pytest.raises(XharnessError, match="adapter 'plain' does not take --device"):
+        load_adapter("plain", options=AdapterOptions(device="cpu"))
+    load_adapter("plain")
+    load_adapter("layered", options=AdapterOptions(layer=3))
+    with pytest.raises(XharnessError, match="adapter 'layered' does not take --pooling"):
+        load_adapter("layered", options=AdapterOptions(pooling="cls", layer=3))
+    assert seen == [{}, {"layer": 3}]
+
+
+class _Entry:
+    def __init__(self, name, factory):
+        self.name, self.value, self._factory = name, f"tests:{name}", factory
+
+    def load(self):
+        return self._factory
+
+
+def test_layered_adapters_are_recognised_by_their_protocol(bert, tiny_st_dir):
+    from xharness.adapters import LayeredAdapter
+
+    assert isinstance(bert, LayeredAdapter) and isinstance(bert.with_layer(1), LayeredAdapter)
+    assert not isinstance(load_adapter(tiny_st_dir), LayeredAdapter)
+    assert not isinstance(load_adapter("usem3"), LayeredAdapter)
