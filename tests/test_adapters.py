@@ -139,7 +139,7 @@ def test_vision_language_config_is_recognised_as_a_dual_encoder(tmp_path):
     config = {"model_type": "clip", "text_config": tower, "vision_config": tower}
     (tmp_path / "config.json").write_text(json.dumps(config))
     assert inspect_config(tmp_path).architecture == "dual-encoder"
-    # It goes to the text-tower adapter (tests/test_multimodal.py), which wants the rest of the folder.
+    # It goes to the text-tower adapter (tests/test_text_towers.py), which wants the rest of the folder.
     with pytest.raises(XharnessError, match="has no tokenizer") as info:
         load_adapter(tmp_path)
     assert "\n" not in str(info.value)
