@@ -10,6 +10,7 @@ asked for. torch and transformers are imported inside methods, so importing this
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
@@ -34,7 +35,7 @@ POOLINGS = ("mean", "cls", "max", "last")
 DEFAULT_MAX_LENGTH_CAP = 512
 
 
-class HFEncoder:
+class HFEncoder(ABC):
     """Pooled hidden states (or the model's own features) of a checkpoint folder.
 
     Args:
@@ -85,13 +86,13 @@ class HFEncoder:
     num_layers: int
     hidden_size: int
 
+    @abstractmethod
     def _read_folder(self) -> None:
         """Read config.json without torch; refuse a checkpoint of the other kind."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _read_config(self) -> None:
         """Set `num_layers` and `hidden_size` (and whatever else) from the loaded config."""
-        raise NotImplementedError
 
     def _default_pooling(self, layer: int | None) -> str | None:
         """The pooling when none is asked for; None means the model's own features."""
@@ -101,15 +102,16 @@ class HFEncoder:
         """Why cls pooling does not suit this model (its first token sees only itself), or None."""
         return None
 
+    @abstractmethod
     def _limits(self) -> tuple[int | None, int | None]:
         """(tokens the position table holds, the length to use when none is asked for)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _from_pretrained(self, kwargs: dict[str, Any]):
         """Build the module from the folder: (model, loading info)."""
-        raise NotImplementedError
 
     def _prepared(self, model):
+        """The built module made ready to encode (e.g. a pair with its vision side dropped)."""
         return model
 
     def _tower(self):
@@ -121,6 +123,7 @@ class HFEncoder:
         return frozenset({"attention_mask"})
 
     def _default_features(self, inputs: dict[str, Any]):
+        """What a text becomes when no pooling is asked for (a tensor (batch, dimension))."""
         raise NotImplementedError(f"{type(self).__name__} always pools")
 
     def _default_dimension(self) -> int:

@@ -206,10 +206,10 @@ def config_error(folder: Path, exc: BaseException, *, trusted: bool) -> Xharness
     """One line for a config that does not load; code the checkpoint brings is named with the flag that allows it."""
     if not trusted:
         try:
-            config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
-            config = None
-        if isinstance(config, dict) and config.get("auto_map"):
+            config = read_config(folder)
+        except XharnessError:
+            config = {}
+        if config.get("auto_map"):
             return XharnessError(
                 f"{folder} needs its own Python code to load (auto_map in config.json, model_type "
                 f"{config.get('model_type')!r}); xharness runs a checkpoint's code only with --trust-remote-code"

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from xharness.adapters.base import check_embeddings, digest, folder_fingerprint
+from xharness.adapters.families import classify, describe
 from xharness.adapters.hf_loading import (
     check_batch_size,
     check_texts,
@@ -23,6 +24,7 @@ from xharness.adapters.hf_loading import (
     one_line,
     positions_limit,
     quiet_transformers,
+    read_config,
     refused_pickle,
     torch_dtype,
     weights_error,
@@ -153,13 +155,9 @@ def _encoder_positions(encoder: Path | None) -> int | None:
     if encoder is None:
         return None
     try:
-        config = json.loads((encoder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        config = read_config(encoder)
+    except XharnessError:
         return None
-    if not isinstance(config, dict):
-        return None
-    from xharness.adapters.families import classify, describe
-
     try:
         dual = classify(config) is not None
     except XharnessError:
