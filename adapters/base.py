@@ -2,7 +2,8 @@
 
 An adapter turns sentences into vectors. The fingerprint names everything that decides
 those vectors (model files, adapter kind, pooling, layer, max length, dtype), so two runs
-with the same fingerprint have interchangeable embeddings.
+with the same fingerprint have interchangeable embeddings. An adapter that can pool any hidden
+layer, several from one forward pass, is also a `LayeredAdapter` (what `--layer all` needs).
 """
 
 from __future__ import annotations

@@ -143,7 +143,8 @@ def list_adapters() -> list[dict[str, Any]]:
     """What can load a model: one dict per built-in adapter and installed plugin (imports no torch).
 
     Each dict has `name`, `type` ("built-in" or "plugin"), `description` (what it loads),
-    `options` (the named options that apply; None when the plugin decides) and `source`.
+    `options` (the options it accepts, from the class's `accepts`; None for a plugin, whose
+    loader declares them and is not imported just to list it) and `source`.
     """
     rows: list[dict[str, Any]] = [
         {"name": b.name, "type": "built-in", "description": b.description, "options": list(b.options), "source": b.source}

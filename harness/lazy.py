@@ -117,9 +117,10 @@ class LazyAdapter:
         return self._real
 
     @property
-    def truncated(self) -> int:
-        """Texts cut at max length by the real adapter (0 while it is not loaded or does not count)."""
-        return int(getattr(self._real, "truncated", 0) or 0)
+    def truncated(self) -> int | None:
+        """Texts cut at max length: 0 while nothing is loaded (nothing was encoded), then the real
+        adapter's count (None where it does not count)."""
+        return 0 if self._real is None else getattr(self._real, "truncated", None)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         return self.real().encode(texts, batch_size=batch_size)

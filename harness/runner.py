@@ -209,7 +209,7 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
             _store.save(lang, result_outcome, model_fingerprint=adapter.fingerprint, config=_config, data_fingerprint=_loaded[lang].fingerprint)
             reporter.language_done(_task.name, lang, result_outcome.score, seconds)
 
-        cut_before = getattr(adapter, "truncated", None)  # texts cut at max length so far (None: not counted)
+        cut_before = getattr(adapter, "truncated", None) or 0  # texts cut at max length so far
         result = task.run(embedder, model=record, loaded=loaded, run_config=run_config, finished=finished, on_language=done)
         result.timing = {"load_model": round(load_seconds, 4), "load_data": round(data_seconds, 4), **result.timing}
         result.run = {
@@ -217,7 +217,7 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
             "model_loaded": getattr(adapter, "loaded", True),
             "cache": "off" if cache is None else str(cache.folder),
             "reused_languages": sorted(finished),
-            "truncated": None if cut_before is None else adapter.truncated - cut_before,
+            "truncated": None if getattr(adapter, "truncated", None) is None else adapter.truncated - cut_before,
         }
         outcome.paths.append(result.to_disk(request.out_dir))
         store.clear()

@@ -39,6 +39,7 @@ def test_cached_rerun_does_not_load_the_model(tiny_bert_dir, tmp_path):
     second = json.loads((tmp_path / "r" / "tiny" / "tatoeba.json").read_text())
     assert cold["torch_imported"] and not warm["torch_imported"]
     assert second["run"]["model_loaded"] is False and second["run"]["encoded"] == 0
+    assert first["run"]["truncated"] == 0 and second["run"]["truncated"] == 0  # nothing encoded, nothing cut
     assert second["scores"] == first["scores"]
     assert second["model"]["fingerprint"] == first["model"]["fingerprint"]
     assert second["model"]["options"] == first["model"]["options"]
@@ -97,7 +98,7 @@ def test_a_stale_description_is_one_line_and_is_dropped(tiny_bert_dir, tmp_path,
     assert recall(key) is None  # the next run describes the model afresh
 
 
-def test_texts_cut_at_max_length_are_counted_in_the_result(tiny_bert_dir, tmp_path):
+def test_texts_cut_at_max_length_are_counted_in_the_result(tiny_bert_dir, tiny_st_dir, tmp_path):
     from xharness.runner import EvalRequest, run_eval
 
     data = _tatoeba_dir(tmp_path)
@@ -106,3 +107,6 @@ def test_texts_cut_at_max_length_are_counted_in_the_result(tiny_bert_dir, tmp_pa
     whole = run_eval(EvalRequest(**common, out_dir=tmp_path / "long")).results[0]
     assert cut.run["truncated"] == len(set(EN + DE)) and cut.run["encoded"] == len(set(EN + DE))
     assert whole.run["truncated"] == 0
+    # sentence-transformers cuts inside its own encode and does not say how often: not counted.
+    st = run_eval(EvalRequest(**{**common, "model": str(tiny_st_dir)}, out_dir=tmp_path / "st")).results[0]
+    assert st.run["truncated"] is None
