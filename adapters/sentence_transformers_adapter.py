@@ -9,26 +9,27 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
 from xharness.adapters.base import check_embeddings, digest, folder_fingerprint
-from xharness.adapters.transformers_adapter import (
-    check_dtype_device,
+from xharness.adapters.families import classify, describe
+from xharness.adapters.hf_loading import (
+    check_batch_size,
     check_texts,
+    dtype_and_device,
     dtype_keyword,
     has_tokenizer_files,
-    limit_cpu_threads,
-    normalise_dtype,
     one_line,
     positions_limit,
     quiet_transformers,
+    read_config,
     refused_pickle,
-    resolve_device,
     torch_dtype,
     weights_error,
 )
+from xharness.adapters.options import AdapterOptions
 from xharness.errors import XharnessError
 
 
@@ -51,54 +52,27 @@ class SentenceTransformersAdapter:
 
     Args:
         folder: a sentence-transformers folder (modules.json, 1_Pooling/, ...).
-        max_length: overrides the model's `max_seq_length`; None keeps the folder's.
-        dtype: "fp32" (default), "bf16", or "fp16" (GPU only).
-        device: "cpu", "cuda", "cuda:N"; None or "auto" is CUDA when available.
-        trust_remote_code: run the folder's own modelling code (only when asked).
-        pooling, layer: refused when given; they belong to the folder.
+        options: max_length (overrides the model's `max_seq_length`; None keeps the folder's),
+            dtype ("fp32" default, "bf16", or "fp16" on GPU only), device ("cpu", "cuda",
+            "cuda:N"; None is CUDA when available), trust_remote_code (run the folder's own
+            modelling code). Pooling and layer belong to the folder, and it batches by count.
         name: the human name; defaults to the folder's name.
     """
 
     kind = "sentence-transformers"
+    accepts: ClassVar[frozenset[str]] = frozenset({"max_length", "dtype", "device", "trust_remote_code"})
+    refusal_hint: ClassVar[str] = (
+        " (its pooling and layer are set in the folder, and it batches by count); use --adapter transformers "
+        "to pool, pick a layer of, or batch by tokens its encoder yourself"
+    )
 
-    def __init__(
-        self,
-        folder: str | os.PathLike,
-        *,
-        max_length: int | None = None,
-        dtype: str | None = None,
-        device: str | None = None,
-        trust_remote_code: bool = False,
-        pooling: str | None = None,
-        layer: int | None = None,
-        name: str | None = None,
-        max_tokens: int | None = None,
-    ) -> None:
-        if max_tokens is not None:
-            raise XharnessError(
-                "--max-tokens does not apply to a sentence-transformers folder (it batches by count); "
-                "use --adapter transformers to batch its encoder by a token budget"
-            )
-        if pooling is not None:
-            raise XharnessError(
-                "--pooling does not apply to a sentence-transformers folder (its pooling is set in "
-                "1_Pooling); use --adapter transformers to pool its encoder yourself"
-            )
-        if layer is not None:
-            raise XharnessError(
-                "--layer does not apply to a sentence-transformers folder (it pools its last layer); "
-                "use --adapter transformers to pick a layer of its encoder"
-            )
+    def __init__(self, folder: str | os.PathLike, *, options: AdapterOptions = AdapterOptions(), name: str | None = None) -> None:
         self.folder = Path(folder)
         if not (self.folder / "modules.json").is_file():
             raise XharnessError(f"{self.folder} has no modules.json, so it is not a sentence-transformers folder")
         self.name = name or self.folder.resolve().name
-        self._dtype = normalise_dtype(dtype)
-        self._device = resolve_device(device)
-        self._trust_remote_code = bool(trust_remote_code)
-        check_dtype_device(self._dtype, self._device)
-        if self._device == "cpu":
-            limit_cpu_threads()
+        self._dtype, self._device = dtype_and_device(options.dtype, options.device)
+        self._trust_remote_code = bool(options.trust_remote_code)
         encoder = encoder_subfolder(self.folder)
         if encoder is not None and not has_tokenizer_files(encoder):
             # transformers would build an empty-vocabulary tokenizer and encode every word as [UNK].
@@ -106,7 +80,7 @@ class SentenceTransformersAdapter:
                 f"{encoder} has no tokenizer (expected tokenizer.json, vocab.txt, or a sentencepiece model)"
             )
         self._model = self._load()
-        self.max_length = self._set_max_length(max_length, encoder)
+        self.max_length = self._set_max_length(options.max_length, encoder)
         self._files = folder_fingerprint(self.folder)
 
     @property
@@ -132,8 +106,7 @@ class SentenceTransformersAdapter:
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """Embed `texts`; float32 (len(texts), dimension). sentence-transformers sorts by length itself."""
         texts = check_texts(texts)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise XharnessError(f"batch size must be a positive integer, not {batch_size!r}")
+        check_batch_size(batch_size)
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
         vectors = self._model.encode(
@@ -182,13 +155,9 @@ def _encoder_positions(encoder: Path | None) -> int | None:
     if encoder is None:
         return None
     try:
-        config = json.loads((encoder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        config = read_config(encoder)
+    except XharnessError:
         return None
-    if not isinstance(config, dict):
-        return None
-    from xharness.adapters.multimodal import classify, describe
-
     try:
         dual = classify(config) is not None
     except XharnessError:

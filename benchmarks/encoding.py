@@ -27,13 +27,13 @@ def main() -> None:
 
     from sentence_transformers import SentenceTransformer
 
-    from xharness.adapters import load_adapter
+    from xharness.adapters import AdapterOptions, load_adapter
     from xharness.adapters.packaged import minilm_folder
 
     folder = minilm_folder()
     texts = tatoeba_sentences(per_language=250 if args.quick else 1000)
     st = SentenceTransformer(str(folder), device="cpu")
-    ours = load_adapter(str(folder), adapter="transformers", max_length=st.max_seq_length, device="cpu")
+    ours = load_adapter(str(folder), adapter="transformers", options=AdapterOptions(max_length=st.max_seq_length, device="cpu"))
 
     a = ours.encode(texts[:64], batch_size=args.batch_size)
     b = st.encode(texts[:64], batch_size=args.batch_size, convert_to_numpy=True)

@@ -23,12 +23,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    from xharness.adapters import load_adapter
+    from xharness.adapters import AdapterOptions, load_adapter
     from xharness.adapters.packaged import minilm_folder
     from xharness.runner import EvalRequest, RunOptions, run_eval
 
     folder = minilm_folder()
-    adapter = load_adapter(str(folder), adapter="transformers", device="cpu")  # loaded once, outside the timing
+    adapter = load_adapter(str(folder), adapter="transformers", options=AdapterOptions(device="cpu"))  # loaded once, outside the timing
     out = Path(tempfile.mkdtemp(prefix="xh-sweep-bench-"))
     base = dict(
         model=str(folder), adapter="transformers", data_dir=SHARED_TATOEBA, languages=("de", "fr", "es", "ru"),

@@ -190,13 +190,13 @@ def adapters_command() -> None:
 @click.option("--no-cache", is_flag=True)
 def mine_command(src, tgt, model, out, fmt, k, margin, retrieval, index, threshold, adapter, batch_size, no_cache) -> None:
     """Mine parallel sentence pairs from two text files (one sentence per line, or id<TAB>sentence)."""
-    from xharness.adapters import load_adapter
+    from xharness.adapters import AdapterOptions, load_adapter
     from xharness.cache import EmbeddingCache
     from xharness.embedding import Embedder
     from xharness.mine_files import check_mine_inputs, mine_files
 
     check_mine_inputs(src, tgt, out=out, threshold=threshold, fmt=fmt)  # before the model loads: a typo costs nothing
-    loaded = load_adapter(model, adapter=adapter)
+    loaded = load_adapter(model, adapter=adapter, options=AdapterOptions())
     cache = None if no_cache else EmbeddingCache(loaded.fingerprint)
     embed = Embedder(loaded, batch_size=batch_size, cache=cache, progress=_Progress, label="mine", name=loaded.name)
     written = mine_files(src, tgt, embed, out=out, fmt=fmt, k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index)

@@ -16,7 +16,7 @@ import numpy as np
 from xharness.cache import EmbeddingCache
 from xharness.embedding import Embedder, EmbedStats, encode_in_blocks, refuse_zero_rows
 from xharness.errors import XharnessError
-from xharness.adapters.base import check_embeddings
+from xharness.adapters.base import LayeredAdapter, check_embeddings
 
 _RANGE = re.compile(r"^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*$")
 
@@ -76,7 +76,7 @@ class LayerSweep:
         use_disk_cache: bool = True,
         progress: Callable[[str, int], Any] | None = None,
     ) -> None:
-        if not hasattr(adapter, "encode_layers") or not hasattr(adapter, "with_layer"):
+        if not isinstance(adapter, LayeredAdapter):
             raise XharnessError(f"--layer sweeps need a transformers checkpoint; {adapter.name} ({adapter.kind}) has no layers to choose")
         self.adapter = adapter
         self.layers = list(layers)

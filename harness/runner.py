@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from xharness.adapters.base import Adapter
+from xharness.adapters.base import Adapter, LayeredAdapter
 from xharness.adapters.options import AdapterOptions
 from xharness.cache import EmbeddingCache
 from xharness.embedding import Embedder
@@ -117,19 +117,19 @@ def _slug_for(request: EvalRequest) -> str:
 def _adapter_for(request: EvalRequest) -> Adapter:
     """The model: loaded now, or lazily (only on a cache miss) when its description was kept before."""
     from xharness.adapters import load_adapter
-    from xharness.lazy import LazyAdapter, description_key, recall, remember
+    from xharness.lazy import LazyAdapter, description_key, invocation_name as spec_name, recall, remember
 
     options = request.adapter_options
 
     def load() -> Adapter:
-        return load_adapter(request.model, adapter=request.adapter, **options.given())  # MERGE: options=options
+        return load_adapter(request.model, adapter=request.adapter, options=options)
 
-    key = description_key(request.model, adapter=request.adapter, options=options.given()) if request.run.cache else None
+    key = description_key(request.model, adapter=request.adapter, options=options) if request.run.cache else None
     if key is None or request.layer_sweep:
         return load()
     kept = recall(key)
     if kept is not None:
-        return LazyAdapter(kept, load)
+        return LazyAdapter(kept, load, name=spec_name(request.model), key=key)
     adapter = load()
     remember(key, adapter)
     return adapter
@@ -227,6 +227,7 @@ def _run_task(job, request, adapter, record, cache, load_seconds, reporter, outc
 
     # Languages kept from the result file come first, in their order; then this run's, in its order.
     loaded = {lang: job.loaded[lang] for lang in [*kept, *(lang for lang in requested if lang not in kept)]}
+    cut_before = getattr(adapter, "truncated", None) or 0  # texts cut at max length so far
     result = task.run(embedder, model=record, loaded=loaded, finished={**kept, **resumed}, on_language=done)
     result.timing = {"load_model": round(load_seconds, 4), "load_data": round(job.data_seconds, 4), **result.timing}
     result.run = {
@@ -236,6 +237,7 @@ def _run_task(job, request, adapter, record, cache, load_seconds, reporter, outc
         "cache": "off" if cache is None else str(cache.folder),
         "reused_languages": sorted(resumed),
         "kept_languages": sorted(kept),
+        "truncated": None if getattr(adapter, "truncated", None) is None else adapter.truncated - cut_before,
     }
     with locked(job.target.parent):
         result = _merge_concurrent(result, job, request, adapter)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xharness.adapters.base import Adapter
+from xharness.adapters.base import Adapter, LayeredAdapter
 from xharness.errors import XharnessError
 from xharness.result_merge import read_existing, refuse
 from xharness.results import TaskResult
@@ -14,7 +14,7 @@ def run_sweep(request, adapter: Adapter, record: dict[str, Any], pending, load_s
     """Score each pending task at each layer of `request.layer_sweep`; the reported scores are the last layer's."""
     from xharness.layers import LayerSweep, parse_layers, plot_layers
 
-    if not hasattr(adapter, "num_layers"):
+    if not isinstance(adapter, LayeredAdapter):
         raise XharnessError(f"--layer {request.layer_sweep} needs a transformers checkpoint; {adapter.name} ({adapter.kind}) has no layers")
     layers = parse_layers(request.layer_sweep, adapter.num_layers)
     reported_fingerprint = adapter.with_layer(layers[-1]).fingerprint

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from xharness.adapters import load_adapter
+from xharness.adapters import AdapterOptions, load_adapter
 from xharness.adapters.packaged import minilm_folder
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def test_minilm_transformers_mean_pooling_equals_sentence_transformers(minilm_dir):
     texts = [t for pair in PAIRS for t in pair] + [UNRELATED, LONG, ""]
     st = load_adapter(minilm_dir)
-    hf = load_adapter(minilm_dir, adapter="transformers", pooling="mean", max_length=256)
+    hf = load_adapter(minilm_dir, adapter="transformers", options=AdapterOptions(pooling="mean", max_length=256))
     assert (st.kind, hf.kind) == ("sentence-transformers", "transformers")
     assert st.options["max_length"] == 256  # from the folder's sentence_bert_config.json
     a, b = st.encode(texts, batch_size=4), hf.encode(texts, batch_size=4)

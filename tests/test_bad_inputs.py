@@ -636,7 +636,7 @@ def test_pickle_weights_are_loaded_with_weights_only():
 
     from transformers import PreTrainedModel
 
-    from xharness.adapters.transformers_adapter import safe_weights_kwargs
+    from xharness.adapters.hf_loading import safe_weights_kwargs
 
     assert safe_weights_kwargs([Path("model.safetensors"), Path("pytorch_model.bin")]) == {"use_safetensors": True}
     if "weights_only" in inspect.signature(PreTrainedModel.from_pretrained).parameters:

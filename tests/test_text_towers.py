@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from bucc_fixture import build_from_tatoeba
-from xharness.adapters import load_adapter
-from xharness.adapters.multimodal import FAMILIES, TextTowerAdapter, classify, describe
+from xharness.adapters import AdapterOptions, load_adapter
+from xharness.adapters.families import FAMILIES, classify, describe
+from xharness.adapters.text_towers import TextTowerAdapter
 from xharness.cli import main
 from xharness.errors import XharnessError
 
@@ -117,7 +118,7 @@ def test_transformers_adapter_does_not_silently_embed_a_clip_folder(tiny_dual_en
     assert load_adapter(tiny_dual_encoder("clip"), adapter="transformers").kind == "text-tower"
 
 
-def test_adapters_listing_names_the_multimodal_families():
+def test_adapters_listing_names_the_dual_encoder_families():
     result = CliRunner().invoke(main, ["adapters"])
     assert result.exit_code == 0, result.output
     line = next(line for line in result.output.splitlines() if line.startswith("text-tower:"))
@@ -267,7 +268,7 @@ def test_pooling_and_layers_equal_a_hand_computation_on_the_towers_hidden_states
 
     folder = tiny_dual_encoder(model_type)
     full, tokenizer = reference(model_type)
-    enc = load_adapter(folder, pooling="mean")
+    enc = load_adapter(folder, options=AdapterOptions(pooling="mean"))
     assert (enc.options["features"], enc.options["layer"], enc.dimension) == ("hidden", 2, 32)
     fixed = FAMILIES[model_type].padding == "max_length"
     expected = {}
@@ -287,7 +288,7 @@ def test_pooling_and_layers_equal_a_hand_computation_on_the_towers_hidden_states
                 expected[("cls", layer, i)] = h[0]
     poolings = ["mean", "max", "last"] + ([] if model_type == "clip" else ["cls"])
     for pooling in poolings:
-        enc = load_adapter(folder, pooling=pooling)
+        enc = load_adapter(folder, options=AdapterOptions(pooling=pooling))
         by_layer = enc.encode_layers(TEXTS, batch_size=2, layers=[0, 1, -1])
         for layer, got in ((0, by_layer[0]), (1, by_layer[1]), (2, by_layer[-1])):
             want = np.stack([expected[(pooling, layer, i)] for i in range(len(TEXTS))])
@@ -298,34 +299,34 @@ def test_pooling_and_layers_equal_a_hand_computation_on_the_towers_hidden_states
 def test_cls_and_last_find_the_real_tokens_on_either_padding_side():
     import torch
 
-    from xharness.adapters.multimodal import pool_tokens
+    from xharness.adapters.hf import pool
 
     hidden = torch.arange(2 * 4 * 3, dtype=torch.float32).reshape(2, 4, 3)
     right = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]])
     left = torch.tensor([[0, 1, 1, 1], [0, 0, 1, 1]])
     for mask, first, last in ((right, [0, 0], [2, 1]), (left, [1, 2], [3, 3])):
-        np.testing.assert_array_equal(pool_tokens(hidden, mask, "cls").numpy(), hidden[[0, 1], first].numpy())
-        np.testing.assert_array_equal(pool_tokens(hidden, mask, "last").numpy(), hidden[[0, 1], last].numpy())
+        np.testing.assert_array_equal(pool(hidden, mask, "cls").numpy(), hidden[[0, 1], first].numpy())
+        np.testing.assert_array_equal(pool(hidden, mask, "last").numpy(), hidden[[0, 1], last].numpy())
         means = [hidden[i][mask[i].bool()].mean(0).numpy() for i in range(2)]
-        np.testing.assert_allclose(pool_tokens(hidden, mask, "mean").numpy(), np.stack(means))
+        np.testing.assert_allclose(pool(hidden, mask, "mean").numpy(), np.stack(means))
 
 
 def test_a_layer_alone_means_mean_pooling_and_the_fingerprint_follows_the_features(tiny_dual_encoder):
     folder = tiny_dual_encoder("clip")
     projected = load_adapter(folder)
-    layer1 = load_adapter(folder, layer=1)
+    layer1 = load_adapter(folder, options=AdapterOptions(layer=1))
     assert (layer1.options["features"], layer1.options["pooling"], layer1.options["layer"]) == ("hidden", "mean", 1)
     prints = {
         projected.fingerprint,
         layer1.fingerprint,
-        load_adapter(folder, pooling="mean").fingerprint,
-        load_adapter(folder, pooling="last").fingerprint,
-        load_adapter(folder, max_length=32).fingerprint,
+        load_adapter(folder, options=AdapterOptions(pooling="mean")).fingerprint,
+        load_adapter(folder, options=AdapterOptions(pooling="last")).fingerprint,
+        load_adapter(folder, options=AdapterOptions(max_length=32)).fingerprint,
     }
     assert len(prints) == 5
     assert load_adapter(folder).fingerprint == projected.fingerprint
     # -1 and the top layer are one layer; with_layer gives what loading with that layer gives.
-    assert load_adapter(folder, pooling="mean", layer=-1).fingerprint == load_adapter(folder, pooling="mean", layer=2).fingerprint
+    assert load_adapter(folder, options=AdapterOptions(pooling="mean", layer=-1)).fingerprint == load_adapter(folder, options=AdapterOptions(pooling="mean", layer=2)).fingerprint
     assert projected.with_layer(1).fingerprint == layer1.fingerprint
     assert projected.with_layer(1).options == layer1.options
 
@@ -342,12 +343,12 @@ def test_options_that_cannot_apply_are_refused_in_one_line(tiny_dual_encoder):
     ]
     for folder, options, message in cases:
         with pytest.raises(XharnessError) as info:
-            load_adapter(folder, **options)
+            load_adapter(folder, options=AdapterOptions(**options))
         assert message in str(info.value) and "\n" not in str(info.value), options
 
 
 def test_shorter_max_length_truncates_and_is_counted(tiny_dual_encoder):
-    enc = load_adapter(tiny_dual_encoder("siglip"), max_length=8)
+    enc = load_adapter(tiny_dual_encoder("siglip"), options=AdapterOptions(max_length=8))
     assert enc.options["max_length"] == 8
     vectors = enc.encode(TEXTS)
     assert vectors.shape == (len(TEXTS), 32)
@@ -387,7 +388,7 @@ def test_sentence_transformers_clip_module_matches_its_own_encode(tiny_clip_st_d
     # The same CLIP's text tower through our own adapter gives the same features.
     np.testing.assert_allclose(load_adapter(tiny_dual_encoder("clip")).encode(TEXTS[:4]), expected, atol=1e-5)
     with pytest.raises(XharnessError, match="max length 100 exceeds tiny-clip-st's 77 positions"):
-        load_adapter(tiny_clip_st_dir, max_length=100)
+        load_adapter(tiny_clip_st_dir, options=AdapterOptions(max_length=100))
     assert load_adapter(tiny_clip_st_dir, adapter="transformers").kind == "text-tower"
 
 
