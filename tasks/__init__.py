@@ -9,3 +9,18 @@ TASKS.register("sst", "xharness.tasks.classification:Sentiment", aliases=("senti
 TASKS.register("pawsx", "xharness.tasks.classification:PawsX", aliases=("paws-x",))
 TASKS.register("xnli", "xharness.tasks.classification:Xnli")
 TASKS.register("classify", "xharness.tasks.classification:Classify")
+
+# Tasks of other packages: `name = "module:Class"` under the entry-point group `xharness.tasks`.
+# A built-in name is never taken over; the class is imported only when the task is used.
+PLUGIN_GROUP = "xharness.tasks"
+
+
+def _register_plugins() -> None:
+    from importlib import metadata
+
+    for entry in metadata.entry_points(group=PLUGIN_GROUP):
+        if entry.name.strip().lower() not in TASKS.names():
+            TASKS.register(entry.name.strip().lower(), entry.value)
+
+
+_register_plugins()
