@@ -37,14 +37,11 @@ from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.options import TaskOption
 from xharness.tasks.item_records import ItemField, ItemRecord
+from xharness.tasks.labelled_readers import PAIR, SINGLE, Schema, Source
 from xharness.tasks.labelled_data import (
-    PAIR,
-    SINGLE,
     TRAIN_LANGUAGE,
     Examples,
     LabelledData,
-    Schema,
-    Source,
     check_labels,
     find_sources,
     flat_sources,

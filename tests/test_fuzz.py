@@ -87,7 +87,8 @@ def test_result_files_of_random_bytes(tmp_path_factory, data):
     kind=st.sampled_from(["tsv-single", "tsv-pair", "jsonl"]),
 )
 def test_labelled_data_loaders(tmp_path_factory, data, kind):
-    from xharness.tasks.labelled_data import PAIR, SINGLE, LabelledData, Source
+    from xharness.tasks.labelled_data import LabelledData
+    from xharness.tasks.labelled_readers import PAIR, SINGLE, Source
 
     folder = tmp_path_factory.mktemp("fuzz")
     suffix = "jsonl" if kind == "jsonl" else "tsv"
