@@ -9,3 +9,5 @@ TASKS.register("sst", "xharness.tasks.classification:Sentiment", aliases=("senti
 TASKS.register("pawsx", "xharness.tasks.classification:PawsX", aliases=("paws-x",))
 TASKS.register("xnli", "xharness.tasks.classification:Xnli")
 TASKS.register("classify", "xharness.tasks.classification:Classify")
+TASKS.register("flores", "xharness.tasks.flores:Flores", aliases=("flores200", "flores-plus"))
+TASKS.register("ntrex", "xharness.tasks.flores:Ntrex", aliases=("ntrex128",))
