@@ -84,7 +84,7 @@ def match_code(code: str, available: list[str], *, task: str) -> str | None:
     if exact:
         return exact[0]
     key = wanted.lower().replace("_", "-")
-    three = SHORT_TO_LASER.get(key, key)
+    three = SHORT_TO_LASER.get(key) or {"en": "eng"}.get(key, key)  # Tatoeba's table has no English
     if not (len(three) == 3 and three.isalpha()):
         return None
     names = {three} | _SAME.get(three, set())
