@@ -76,6 +76,14 @@ def match_code(code: str, available: list[str], *, task: str) -> str | None:
     Accepted: the file code itself (any case), a two-letter code of `LASER_TO_SHORT`'s values or a
     three-letter code (also through `SAME_LANGUAGE`). A bare three-letter file code wins over its
     regional variants (NTREX's `fra` over `fra-CA`); two or more matches otherwise are refused.
+
+    Example:
+        >>> match_code("de", ["deu_Latn", "fra_Latn"], task="flores"), match_code("fr", ["fra", "fra-CA"], task="ntrex")
+        ('deu_Latn', 'fra')
+        >>> match_code("zh", ["zho_Hans", "zho_Hant"], task="flores")
+        Traceback (most recent call last):
+        ...
+        xharness.errors.XharnessError: language code 'zh' is ambiguous for task flores: it names zho_Hans, zho_Hant; pass one of them
     """
     from xharness.errors import XharnessError
 
