@@ -40,6 +40,8 @@ def leaderboard_dict(board: Leaderboard) -> dict[str, Any]:
         },
         "overview": {
             "tasks": list(board.overview.tasks),
+            **({} if board.overview.higher_is_better else {"higher_is_better": False}),
+            **({"left_out_of_average": list(board.overview.left_out)} if board.overview.left_out else {}),
             "rows": [
                 {
                     "model": row.model,
@@ -59,6 +61,7 @@ def leaderboard_dict(board: Leaderboard) -> dict[str, Any]:
             {
                 "task": table.task,
                 "main_metric": table.main_metric,
+                **({} if table.higher_is_better else {"higher_is_better": False}),
                 "languages": list(table.languages),
                 "rows": [
                     {

@@ -15,7 +15,7 @@ import html
 from importlib import resources
 
 from xharness.leaderboard.formats import esc, format_score, reported
-from xharness.leaderboard.tables import Leaderboard, TaskTable
+from xharness.leaderboard.tables import Leaderboard, TaskTable, direction_notes
 
 BAR_WIDTH = 360
 BAR_HEIGHT = 16
@@ -26,11 +26,16 @@ def _asset(name: str) -> str:
     return resources.files("xharness.leaderboard").joinpath(name).read_text(encoding="utf-8")
 
 
-def heat(value: float | None) -> str:
-    """Background colour for a 0-100 score: hue 0 (red) to 120 (green), light enough for black text."""
+def heat(value: float | None, *, higher_is_better: bool = True) -> str:
+    """Background colour for a 0-100 score: hue 0 (red) to 120 (green), light enough for black text.
+
+    Green is always good: for a lower-is-better score (an error rate) 0 is green and 100 red.
+    """
     if value is None:
         return ""
     clamped = min(max(value, 0.0), 100.0)
+    if not higher_is_better:
+        clamped = 100.0 - clamped
     return f"background:hsl({clamped * 1.2:.0f},65%,82%)"
 
 
@@ -75,6 +80,7 @@ def overview_html(board: Leaderboard) -> str:
         '<p class="note">Each task column is the task average (unweighted mean over its languages); <em>average</em> is '
         "the mean of the task averages, only for models with every task and every language (the others, in grey, are not ranked).</p>",
     ]
+    parts += [f'<p class="note">{esc(note)}</p>' for note in direction_notes(ov)]
     incomplete = [r for r in ov.rows if not r.complete]
     if incomplete:
         items = "; ".join(f"{esc(r.model)} ({esc(', '.join(r.missing))})" for r in incomplete)
@@ -109,14 +115,15 @@ def bars_svg(table: TaskTable) -> str:
 
 def task_html(table: TaskTable, index: int) -> str:
     n = len(table.languages)
+    best_first = "descending" if table.higher_is_better else "ascending"
     head = [
         _th("rank", sort="num", first="ascending"),
         _th("model", sort="text", first="ascending", classes="text"),
-        _th("avg", sort="num", first="descending", classes="avg"),
+        _th("avg", sort="num", first=best_first, classes="avg"),
         _th("langs", sort="num", first="descending"),
     ]
     head += [
-        _th(lang, sort="num", first="descending", classes="lang-cell", extra=f' data-lang="{esc(lang)}"')
+        _th(lang, sort="num", first=best_first, classes="lang-cell", extra=f' data-lang="{esc(lang)}"')
         for lang in table.languages
     ]
     body = []
@@ -129,7 +136,7 @@ def task_html(table: TaskTable, index: int) -> str:
         ]
         for lang in table.languages:
             value = row.scores[lang]
-            style = heat(value)
+            style = heat(value, higher_is_better=table.higher_is_better)
             style_attr = f' style="{style}"' if style else ""
             cells.append(
                 f'<td class="lang-cell" data-lang="{esc(lang)}" data-v="{_data_v(value)}"{style_attr}>{format_score(value)}</td>'
@@ -147,6 +154,12 @@ def task_html(table: TaskTable, index: int) -> str:
         '<p class="note">Click a column header to sort. Cell colour: the score, from red (0) to green (100). '
         "The language filter hides columns and recomputes averages and ranks over the languages shown.</p>",
     ]
+    if not table.higher_is_better:
+        parts.append(
+            f'<p class="note">Lower is better on this task ({esc(table.main_metric)} is an error rate): models are ranked '
+            "lowest first and cell colour runs from green (0) to red (100). The language filter's re-ranking assumes "
+            "higher is better; the ranks printed here are the right ones.</p>"
+        )
     if table.references:
         rows = "\n".join(
             f'<tr><td class="text">{esc(ref.model)}<span class="tag">reported, not run here</span></td>'

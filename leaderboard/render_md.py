@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from xharness.leaderboard.formats import DASH, format_score, md_text, reported
-from xharness.leaderboard.tables import Leaderboard, TaskTable
+from xharness.leaderboard.tables import Leaderboard, TaskTable, direction_notes
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, left: int, right: Sequence[int] | None = None) -> list[str]:
     """A GFM table: columns before `left` left-aligned, the rest right-aligned (or only those in `right`)."""
@@ -49,6 +49,8 @@ def overview_lines(board: Leaderboard) -> list[str]:
         "Each task column is the task average; *average* is the unweighted mean of the task averages, "
         "given only for models that have every task and every language (the others are listed unranked).",
     ]
+    for note in direction_notes(overview):
+        lines += ["", md_text(note)]
     incomplete = [r for r in overview.rows if not r.complete]
     if incomplete:
         lines.append("")
@@ -60,6 +62,8 @@ def task_lines(table: TaskTable) -> list[str]:
     n = len(table.languages)
     lines = [f"## {md_text(table.task)} ({md_text(table.main_metric)})", ""]
     lines.append(f"{n} language{'s' if n != 1 else ''}; *avg* is the unweighted mean over them, *langs* how many each model has.")
+    if not table.higher_is_better:
+        lines.append(f"Lower is better on this task ({md_text(table.main_metric)} is an error rate): models are ranked lowest first.")
     lines.append("")
     headers = ["rank", "model", "avg", "langs", *(md_text(lang) for lang in table.languages)]
     rows = []

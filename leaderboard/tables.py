@@ -4,12 +4,16 @@ Conventions (XTREME's where it has one):
 - a task's average is the unweighted mean of `main_score` over its languages;
 - a model is *complete* on a task when it has a score for every language of that task's table
   (the union over models, after filters); only complete models are ranked, by average,
-  highest first; an incomplete model is shown after them with the average over the
+  best first (highest, or lowest for a task whose class declares `higher_is_better = False`,
+  such as xSIM error rates); an incomplete model is shown after them with the average over the
   languages it has, unranked;
 - ranks are competition ranks ("1, 2, 2, 4") on averages rounded to the two decimals shown,
   so two models that look tied share a rank; ties are listed by model name;
 - the overview has one row per model and one column per task; the overall average (the
-  unweighted mean of the task averages) exists only for models complete on every task.
+  unweighted mean of the task averages) exists only for models complete on every task it
+  averages. Scores of opposite directions are never averaged together: when the tasks mix
+  them, the overall average and rank use the higher-is-better tasks only, and the overview
+  names the tasks left out (`Overview.left_out`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class TaskTable:
     rows: tuple[ModelRow, ...]
     references: tuple[ReferenceRow, ...] = ()
     notes: tuple[str, ...] = ()
+    higher_is_better: bool = True  # the task's declaration; False: ranked lowest first
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class OverviewRow:
 class Overview:
     tasks: tuple[str, ...]
     rows: tuple[OverviewRow, ...]
+    higher_is_better: bool = True  # the direction of the overall average (that of every task it averages)
+    left_out: tuple[str, ...] = ()  # lower-is-better tasks kept out of the overall average (the tasks mix directions)
 
 
 @dataclass(frozen=True)
@@ -98,9 +105,17 @@ def competition_ranks(values: Sequence[float]) -> list[int]:
     return ranks
 
 
-def _order(items: list, *, key_average, key_name) -> list:
-    """Best first by rounded average, then by name (case-insensitive, then exact) for a stable order."""
-    return sorted(items, key=lambda x: (-round(key_average(x), RANK_DECIMALS), key_name(x).lower(), key_name(x)))
+def _order(items: list, *, key_average, key_name, higher_is_better: bool = True) -> list:
+    """Best first by rounded average (highest, or lowest), then by name (case-insensitive, then exact) for a stable order."""
+    sign = -1 if higher_is_better else 1
+    return sorted(items, key=lambda x: (sign * round(key_average(x), RANK_DECIMALS), key_name(x).lower(), key_name(x)))
+
+
+def higher_is_better(task: str) -> bool:
+    """The registered task's declaration (True for a task not registered here)."""
+    from xharness.leaderboard.units import declaration
+
+    return declaration(task).higher_is_better
 
 
 def _normalise_filter(values: Iterable[str]) -> tuple[str, ...]:
@@ -150,8 +165,9 @@ def build_task_table(task: str, entries: Sequence[ResultEntry], *, languages: tu
                 complete=len(present) == len(langs), source=e.source,
             )
         )
-    complete = _order([r for r in rows if r.complete], key_average=lambda r: r.average, key_name=lambda r: r.model)
-    incomplete = _order([r for r in rows if not r.complete], key_average=lambda r: r.average, key_name=lambda r: r.model)
+    higher = higher_is_better(task)
+    complete = _order([r for r in rows if r.complete], key_average=lambda r: r.average, key_name=lambda r: r.model, higher_is_better=higher)
+    incomplete = _order([r for r in rows if not r.complete], key_average=lambda r: r.average, key_name=lambda r: r.model, higher_is_better=higher)
     ranks = competition_ranks([r.average for r in complete])
     ranked = [replace(r, rank=rank) for r, rank in zip(complete, ranks)]
     if incomplete:
@@ -165,12 +181,15 @@ def build_task_table(task: str, entries: Sequence[ResultEntry], *, languages: tu
     )
     return TaskTable(
         task=task, main_metric=metrics[0], languages=langs, rows=tuple(ranked + incomplete),
-        references=task_refs, notes=tuple(notes),
+        references=task_refs, notes=tuple(notes), higher_is_better=higher,
     )
 
 
 def build_overview(tables: Sequence[TaskTable]) -> Overview:
     tasks = tuple(t.task for t in tables)
+    higher = any(t.higher_is_better for t in tables)  # mixed directions: the higher-is-better tasks are averaged
+    averaged = tuple(t.task for t in tables if t.higher_is_better == higher)
+    left_out = tuple(t for t in tasks if t not in averaged)
     models = sorted({row.model for t in tables for row in t.rows})
     rows = []
     for model in models:
@@ -181,23 +200,37 @@ def build_overview(tables: Sequence[TaskTable]) -> Overview:
             row = next((r for r in table.rows if r.model == model), None)
             averages[table.task] = row.average if row else None
             task_complete[table.task] = bool(row and row.complete)
+            if table.task in left_out:
+                continue
             if row is None:
                 missing.append(f"no {table.task} result")
             elif not row.complete:
                 missing.append(f"{table.task}: {row.n_languages} of {len(table.languages)} languages")
         complete = not missing
-        overall = mean([averages[t] for t in tasks]) if complete else None
+        overall = mean([averages[t] for t in averaged]) if complete else None
         rows.append(
             OverviewRow(
                 model=model, rank=None, averages=averages, task_complete=task_complete, average=overall,
                 complete=complete, missing=tuple(missing),
             )
         )
-    ranked = _order([r for r in rows if r.complete], key_average=lambda r: r.average, key_name=lambda r: r.model)
+    ranked = _order([r for r in rows if r.complete], key_average=lambda r: r.average, key_name=lambda r: r.model, higher_is_better=higher)
     ranks = competition_ranks([r.average for r in ranked])
     ranked = [replace(r, rank=rank) for r, rank in zip(ranked, ranks)]
     unranked = sorted((r for r in rows if not r.complete), key=lambda r: (r.model.lower(), r.model))
-    return Overview(tasks=tasks, rows=tuple(ranked + unranked))
+    return Overview(tasks=tasks, rows=tuple(ranked + unranked), higher_is_better=higher, left_out=left_out)
+
+
+def direction_notes(overview: Overview) -> list[str]:
+    """What the overview says about tasks whose scores run the other way (nothing when all are higher-is-better)."""
+    if overview.left_out:
+        return [
+            "Lower is better on " + ", ".join(overview.left_out) + ": left out of the overall average and its rank, "
+            "which average the higher-is-better tasks only (error rates and accuracies are not averaged together)."
+        ]
+    if not overview.higher_is_better:
+        return ["Lower is better on every task here: the overall average is ranked lowest first."]
+    return []
 
 
 def build_leaderboard(

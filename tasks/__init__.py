@@ -9,6 +9,8 @@ TASKS.register("sst", "xharness.tasks.classification:Sentiment", aliases=("senti
 TASKS.register("pawsx", "xharness.tasks.classification:PawsX", aliases=("paws-x",))
 TASKS.register("xnli", "xharness.tasks.classification:Xnli")
 TASKS.register("classify", "xharness.tasks.classification:Classify")
+TASKS.register("flores", "xharness.tasks.flores:Flores", aliases=("flores200", "flores-plus"))
+TASKS.register("ntrex", "xharness.tasks.flores:Ntrex", aliases=("ntrex128",))
 
 # Tasks of other packages: `name = "module:Class"` under the entry-point group `xharness.tasks`.
 # A built-in name is never taken over; the class is imported only when the task is used.

@@ -47,3 +47,59 @@ def to_short(code: str) -> str | None:
     if code in LASER_TO_SHORT:
         return LASER_TO_SHORT[code]
     return None
+
+
+# ISO 639-3 codes that name the same language in another dataset's coding: a macrolanguage or an
+# older code on one side, the individual language FLORES-200 / FLORES+ / NTREX-128 file under on
+# the other (LASER's Tatoeba `cmn` is FLORES-200's `zho` and FLORES+'s `cmn`; its `pes` is NTREX's
+# `fas`). Used both ways; where a code reaches two files (`zh`: Simplified and Traditional), the
+# user is asked to pick one.
+SAME_LANGUAGE: tuple[tuple[str, ...], ...] = (
+    ("zho", "cmn"), ("ara", "arb"), ("est", "ekk"), ("fas", "pes"), ("msa", "zsm"), ("swa", "swh"),
+    ("lav", "lvs"), ("sqi", "als"), ("aze", "azj"), ("uzb", "uzn"), ("mon", "khk"), ("yid", "ydd"),
+    ("tgl", "fil"), ("nep", "npi"), ("orm", "gaz"), ("pus", "pbt"), ("kur", "kmr"), ("grn", "gug"),
+)
+_SAME: dict[str, set[str]] = {}
+for _group in SAME_LANGUAGE:
+    for _code in _group:
+        _SAME.setdefault(_code, set()).update(_group)
+
+
+def language_part(code: str) -> str:
+    """The ISO 639-3 part of a file code: `deu_Latn` -> `deu`, `eng-US` -> `eng`, `apc_Arab_nort3139` -> `apc`."""
+    return code.replace("-", "_").split("_")[0].lower()
+
+
+def match_code(code: str, available: list[str], *, task: str) -> str | None:
+    """The one available file code a user's code names, or None when it names none.
+
+    Accepted: the file code itself (any case), a two-letter code of `LASER_TO_SHORT`'s values or a
+    three-letter code (also through `SAME_LANGUAGE`). A bare three-letter file code wins over its
+    regional variants (NTREX's `fra` over `fra-CA`); two or more matches otherwise are refused.
+
+    Example:
+        >>> match_code("de", ["deu_Latn", "fra_Latn"], task="flores"), match_code("fr", ["fra", "fra-CA"], task="ntrex")
+        ('deu_Latn', 'fra')
+        >>> match_code("zh", ["zho_Hans", "zho_Hant"], task="flores")
+        Traceback (most recent call last):
+        ...
+        xharness.errors.XharnessError: language code 'zh' is ambiguous for task flores: it names zho_Hans, zho_Hant; pass one of them
+    """
+    from xharness.errors import XharnessError
+
+    wanted = code.strip()
+    exact = [c for c in available if c.lower() == wanted.lower()]
+    if exact:
+        return exact[0]
+    key = wanted.lower().replace("_", "-")
+    three = SHORT_TO_LASER.get(key) or {"en": "eng"}.get(key, key)  # Tatoeba's table has no English
+    if not (len(three) == 3 and three.isalpha()):
+        return None
+    names = {three} | _SAME.get(three, set())
+    found = [c for c in available if language_part(c) in names]
+    bare = [c for c in found if c.lower() in names]
+    if len(bare) == 1:
+        return bare[0]
+    if len(found) > 1:
+        raise XharnessError(f"language code '{code}' is ambiguous for task {task}: it names {', '.join(found)}; pass one of them")
+    return found[0] if found else None

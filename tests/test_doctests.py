@@ -8,6 +8,8 @@ import pytest
 MODULES = (
     "xharness.tasks.knn",
     "xharness.tasks.mining",
+    "xharness.tasks.xsim",
+    "xharness.tasks.languages",
     "xharness.tasks.threshold",
     "xharness.tasks.probe",
     "xharness.adapters.batching",
