@@ -9,3 +9,5 @@ TASKS.register("sst", "xharness.tasks.classification:Sentiment", aliases=("senti
 TASKS.register("pawsx", "xharness.tasks.classification:PawsX", aliases=("paws-x",))
 TASKS.register("xnli", "xharness.tasks.classification:Xnli")
 TASKS.register("classify", "xharness.tasks.classification:Classify")
+TASKS.register("lareqa", "xharness.tasks.lareqa:Lareqa", aliases=("xquad-r",))
+TASKS.register("mewslix", "xharness.tasks.mewslix:MewsliX", aliases=("mewsli-x",))
