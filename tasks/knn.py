@@ -364,7 +364,7 @@ def two_way_knn(src: np.ndarray, tgt: np.ndarray, *, k: int = 4, index: str = "f
 # one-way top-k over a large (possibly on-disk) candidate matrix
 
 CANDIDATE_BLOCK = 16384  # candidate rows read and scored at a time (25 MB at d=384)
-QUERY_CHUNK = 1024  # queries per similarity block: with CANDIDATE_BLOCK, a 64 MB block
+QUERY_CHUNK = 256  # queries per similarity block: with CANDIDATE_BLOCK, a 16 MB block
 
 
 def _release_pages(candidates: object) -> None:
