@@ -1,4 +1,4 @@
-"""Benchmark of Mewsli-X's retrieval (`knn.blocked_topk` over an on-disk memmap) against FAISS IndexFlatIP in memory.
+"""Benchmark of Mewsli-X's retrieval (`topk.blocked_topk` over an on-disk memmap) against FAISS IndexFlatIP in memory.
 
 Usage: python benchmarks/mewslix.py [--quick] [--candidates N] [--queries N]
 
@@ -56,7 +56,7 @@ def _status_bytes(field: str) -> int | None:
 def child(method: str, folder: Path, m: int, n: int) -> None:
     import faiss
 
-    from xharness.tasks.knn import blocked_topk
+    from xharness.tasks.topk import blocked_topk
 
     queries = np.fromfile(folder / "queries.f32", dtype=np.float32).reshape(n, D)
     try:  # reset the high-water mark to the current size (Linux keeps the parent's otherwise)

@@ -21,7 +21,8 @@ from xharness.hashing import digest, sha256_bytes
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.item_records import ItemField, ItemRecord
-from xharness.tasks.knn import blocked_topk, l2_normalize
+from xharness.tasks.knn import l2_normalize
+from xharness.tasks.topk import blocked_topk
 from xharness.tasks.ranking import average_precision_at_k, hit_matrix
 from xharness.textfiles import read_bytes
 

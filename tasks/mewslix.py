@@ -24,7 +24,8 @@ from xharness.hashing import digest, sha256_bytes
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.item_records import ItemField, ItemRecord
-from xharness.tasks.knn import blocked_topk, l2_normalize
+from xharness.tasks.knn import l2_normalize
+from xharness.tasks.topk import blocked_topk
 from xharness.tasks.options import TaskOption
 from xharness.tasks.ranking import hit_matrix, reciprocal_rank_at_k
 from xharness.textfiles import decode_lines, read_bytes
@@ -146,6 +147,7 @@ class MewsliX(Task):
     name = "mewslix"
     version = "1"
     main_metric = "mrr_at_20"
+    split = "dev"  # the class default; `--split` sets the instance's
     item_record = ItemRecord(
         fields=(
             ItemField("example_id", "str", "the mention's example id"),

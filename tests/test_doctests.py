@@ -11,6 +11,7 @@ MODULES = (
     "xharness.tasks.threshold",
     "xharness.tasks.probe",
     "xharness.tasks.ranking",
+    "xharness.tasks.topk",
     "xharness.tasks.lareqa",
     "xharness.tasks.mewslix",
     "xharness.adapters.batching",

@@ -12,7 +12,7 @@ from fakes import CharNgramAdapter
 from retrieval_fixtures import LAREQA, write_lareqa, write_mewslix
 from xharness.cli import main
 from xharness.errors import XharnessError
-from xharness.tasks.knn import blocked_topk
+from xharness.tasks.topk import blocked_topk
 from xharness.tasks.lareqa import Lareqa, candidate_text, overall_map
 from xharness.tasks.mewslix import MewsliX, entity_text, mention_query
 from xharness.tasks.ranking import average_precision_at_k, hit_matrix, reciprocal_rank_at_k
@@ -188,12 +188,12 @@ def _brute_mewslix(root, lang, limit=None):
 
 
 def test_mewslix_matches_brute_force_with_blocks_and_memmap(tmp_path, monkeypatch):
-    import xharness.tasks.knn as knn
+    import xharness.tasks.topk as topk
     import xharness.tasks.mewslix as mx
 
     root = write_mewslix(tmp_path)
     monkeypatch.setattr(mx, "EMBED_CHUNK", 64)  # the candidates go through a memmap on disk
-    monkeypatch.setattr(knn, "CANDIDATE_BLOCK", 50)
+    monkeypatch.setattr(topk, "CANDIDATE_BLOCK", 50)
     task = MewsliX(root)
     result = task.run(JitteredNgrams().encode, model={"name": "char"}, languages=["de", "en"])
     assert isinstance(task._vectors, np.memmap)
