@@ -242,3 +242,17 @@ def test_cli_eval(tiny_bert_dir, tmp_path, task, build, metric):
     assert saved["task"]["main_metric"] == metric and len(saved["scores"]) == 3
     items = json.loads((out / "tiny" / f"{task}.items.json").read_text())["languages"]
     assert all(len(v["ranked"]) == saved["scores"][lang]["n"] for lang, v in items.items())
+
+
+def test_cli_refuses_blank_test_labels_and_bad_data_before_the_model(tmp_path):
+    from test_bad_inputs import assert_refused, xh
+
+    data = write_mewslix(tmp_path / "data", entities=20, mentions=2)
+    out = tmp_path / "results"
+    # The model folder does not exist: the data is checked (and refused) before any model work.
+    result = xh("eval", tmp_path / "no-model", "-t", "mewslix", "--split", "test", "--data-dir", data, "-o", out)
+    assert_refused(result, "no gold QID", out=out)
+    lareqa = write_lareqa(tmp_path / "lq")
+    (lareqa / "lareqa" / "xquad-r" / "de.json").write_text("{\"data\": 3}", "utf-8")
+    result = xh("eval", tmp_path / "no-model", "-t", "lareqa", "--data-dir", lareqa, "-o", out)
+    assert_refused(result, "de.json", "not an XQuAD-R", out=out)
