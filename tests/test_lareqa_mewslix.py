@@ -256,3 +256,23 @@ def test_cli_refuses_blank_test_labels_and_bad_data_before_the_model(tmp_path):
     (lareqa / "lareqa" / "xquad-r" / "de.json").write_text("{\"data\": 3}", "utf-8")
     result = xh("eval", tmp_path / "no-model", "-t", "lareqa", "--data-dir", lareqa, "-o", out)
     assert_refused(result, "de.json", "not an XQuAD-R", out=out)
+
+
+def test_blocked_topk_equals_a_full_sort_across_blocks_with_ties(tmp_path):
+    rng = np.random.default_rng(3)
+    q = rng.standard_normal((70, 8)).astype(np.float32)
+    c = rng.standard_normal((500, 8)).astype(np.float32)
+    c[[40, 260, 499]] = c[5]  # equal similarities in different blocks: lower index first
+    path = tmp_path / "c.f32"
+    disk = np.memmap(path, dtype=np.float32, mode="w+", shape=c.shape)
+    disk[:] = c
+    disk.flush()
+    on_disk = np.memmap(path, dtype=np.float32, mode="r", shape=c.shape)
+    D, I = blocked_topk(q, on_disk, k=25, block_size=64, query_chunk=16)
+    S = q @ c.T
+    for i in range(len(q)):
+        expected = sorted(range(len(c)), key=lambda j: (-S[i, j], j))[:25]
+        assert I[i].tolist() == expected
+    assert np.allclose(D, np.take_along_axis(S, I, axis=1), atol=1e-5)
+    with pytest.raises(ValueError, match="dimensions differ"):
+        blocked_topk(q, c[:, :4], k=3)
