@@ -11,6 +11,8 @@ TASKS.register("xnli", "xharness.tasks.classification:Xnli")
 TASKS.register("classify", "xharness.tasks.classification:Classify")
 TASKS.register("flores", "xharness.tasks.flores:Flores", aliases=("flores200", "flores-plus"))
 TASKS.register("ntrex", "xharness.tasks.flores:Ntrex", aliases=("ntrex128",))
+TASKS.register("lareqa", "xharness.tasks.lareqa:Lareqa", aliases=("xquad-r",))
+TASKS.register("mewslix", "xharness.tasks.mewslix:MewsliX", aliases=("mewsli-x",))
 
 # Tasks of other packages: `name = "module:Class"` under the entry-point group `xharness.tasks`.
 # A built-in name is never taken over; the class is imported only when the task is used.
