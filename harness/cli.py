@@ -89,14 +89,15 @@ def _task_option_params() -> list[click.Option]:
     by_task = {name: TASKS.get(name).options for name in TASKS.names()}
     params = []
     for option in merged(by_task.values()).values():
-        users = ", ".join(name for name, options in by_task.items() if option in options)
+        defaults = {name: o.default for name, options in by_task.items() for o in options if o.name == option.name}
+        users = ", ".join(defaults) if len(set(map(repr, defaults.values()))) == 1 else ", ".join(f"{n}: {d}" for n, d in defaults.items())
         if option.choices:
             kind = click.Choice(option.choices)
         elif option.type is int:
             kind = click.IntRange(min=option.minimum)
         else:
             kind = option.type
-        params.append(click.Option([option.flag, option.name], type=kind, default=None, help=f"{option.help} ({users}; default {option.default})"))
+        params.append(click.Option([option.flag, option.name], type=kind, default=None, help=f"{option.help} ({users}" + (f"; default {option.default})" if len(set(map(repr, defaults.values()))) == 1 else ")")))
     return params
 
 

@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
@@ -71,14 +71,23 @@ def resolve(declared: Iterable[TaskOption], given: Mapping[str, Any], *, task: s
 
 
 def merged(declarations: Iterable[Iterable[TaskOption]]) -> dict[str, TaskOption]:
-    """One declaration per name over several tasks; two tasks may share a name only with one meaning."""
+    """One flag per option name over several tasks, for the command line.
+
+    Tasks may share a name only with one type; their choices are pooled for the flag (each task
+    still checks the value against its own declaration), and the defaults are said per task.
+    """
     out: dict[str, TaskOption] = {}
     for declared in declarations:
         for option in declared:
             seen = out.get(option.name)
-            if seen is not None and (seen.type, seen.choices, seen.default) != (option.type, option.choices, option.default):
-                raise ValueError(f"task option '{option.name}' is declared twice with different types, choices or defaults")
-            out.setdefault(option.name, option)
+            if seen is None:
+                out[option.name] = option
+                continue
+            if seen.type is not option.type:
+                raise ValueError(f"task option '{option.name}' is declared twice with different types")
+            if seen.choices != option.choices or seen.default != option.default:
+                choices = None if seen.choices is None or option.choices is None else tuple(dict.fromkeys(seen.choices + option.choices))
+                out[option.name] = replace(seen, choices=choices, default=None, help=f"{seen.help} (the choices and default are each task's own)")
     return out
 
 

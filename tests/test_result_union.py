@@ -237,6 +237,11 @@ def test_task_options_are_declared_once_and_match_the_constructors():
         assert f"option {flag} " in listed
     help_text = CliRunner().invoke(main, ["eval", "--help"]).output
     assert "--retrieval [max|fwd|bwd|intersect]" in help_text
+    assert "--split [dev|devtest|test]" in help_text  # two tasks' choices pooled; each task checks its own
+    from xharness.tasks.options import TaskOption, merged
+
+    with pytest.raises(ValueError, match="different types"):
+        merged([(TaskOption("x", int, 1, "a"),), (TaskOption("x", str, "1", "b"),)])
 
 
 def test_an_option_no_requested_task_declares_is_refused(data_dir, tmp_path):
