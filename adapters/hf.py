@@ -267,6 +267,12 @@ class HFEncoder(ABC):
                 raise XharnessError(f"max length must be a positive integer, not {max_length!r}")
             if limit is not None and max_length > limit:
                 raise XharnessError(f"max length {max_length} exceeds {self.name}'s {limit} {self._positions_word}")
+            specials = self._special_tokens()
+            if max_length <= specials:
+                raise XharnessError(
+                    f"--max-length {max_length} leaves no room for text: {self.name}'s tokenizer adds {specials} "
+                    f"special token(s) to every sentence; use at least {specials + 1}"
+                )
             return max_length
         choices = [DEFAULT_MAX_LENGTH_CAP] + ([default] if default else [])
         from_tokenizer = getattr(self._tokenizer, "model_max_length", None)
@@ -274,6 +280,13 @@ class HFEncoder(ABC):
         if isinstance(from_tokenizer, int) and 0 < from_tokenizer < 1_000_000:
             choices.append(from_tokenizer)
         return min(choices)
+
+    def _special_tokens(self) -> int:
+        """Tokens the tokenizer adds around one sentence ([CLS] ... [SEP], <s> ... </s>)."""
+        try:
+            return int(self._tokenizer.num_special_tokens_to_add(pair=False))
+        except (AttributeError, NotImplementedError, TypeError):
+            return 0
 
     def _load_model(self):
         model = load_weights(

@@ -257,6 +257,10 @@ def load_config(folder: Path, *, trusted: bool):
     """`AutoConfig` of `folder`, local files only; one line when it does not load."""
     from transformers import AutoConfig
 
+    if not trusted and read_config(folder).get("auto_map"):
+        # Code the folder brings is refused whatever its model_type: with a known one, transformers
+        # would quietly build the plain architecture instead of the checkpoint's own classes.
+        raise config_error(folder, RuntimeError("auto_map"), trusted=False)
     try:
         with quiet_transformers():
             return AutoConfig.from_pretrained(str(folder), local_files_only=True, **_remote(trusted))

@@ -1169,3 +1169,23 @@ def test_written_files_follow_the_umask(tmp_path, tiny_bert_dir, umask, mode):
         os.umask(old)
     for name in ("tatoeba.json", "tatoeba.items.json"):
         assert (setup.out / "model" / name).stat().st_mode & 0o777 == mode, name
+
+
+def test_max_length_below_the_special_tokens_is_refused(tmp_path, tiny_bert_dir):
+    """BERT adds [CLS] and [SEP]: a max length of 2 would keep no text, and was once recorded as used."""
+    setup = Setup(tmp_path, "tatoeba")
+    for too_short in ("1", "2"):
+        assert_refused(setup.eval(tiny_bert_dir, "--max-length", too_short), f"--max-length {too_short} leaves no room for text",
+                       "adds 2 special token(s)", "at least 3", out=setup.out)
+    assert_accepted(setup.eval(tiny_bert_dir, "--max-length", "3"), setup.out, "tatoeba")
+
+
+def test_auto_map_means_remote_code_whatever_the_model_type(tmp_path, tiny_bert_dir):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(tiny_bert_dir, folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    assert config["model_type"] == "bert"  # a known architecture: transformers alone would load it as plain BERT
+    config["auto_map"] = {"AutoModel": "modeling_custom.CustomBert"}
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    setup = Setup(tmp_path, "tatoeba")
+    assert_refused(setup.eval(folder), "needs its own Python code to load", "auto_map", "--trust-remote-code", out=setup.out)
