@@ -121,10 +121,12 @@ def load_names(path: Path | None) -> NamesFile:
     if path is None:
         return EMPTY
     path = Path(path)
+    if not path.exists():
+        raise XharnessError(f"{path}: names file not found")
+    from xharness.textfiles import read_bytes
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise XharnessError(f"{path}: names file not found") from None
+        text = read_bytes(path).decode("utf-8")  # a regular file only: a pipe here must not block
     except (OSError, UnicodeDecodeError) as exc:
         raise XharnessError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
     if path.suffix.lower() == ".toml":

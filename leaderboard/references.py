@@ -91,7 +91,9 @@ def load_references(path: Path | None = None) -> list[ReferenceRow]:
         where = REFERENCES_FILE
     else:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            from xharness.textfiles import read_bytes
+
+            text = read_bytes(Path(path)).decode("utf-8")  # a regular file only: a pipe here must not block
         except (OSError, UnicodeDecodeError) as exc:
             raise XharnessError(f"{path}: cannot read the reference rows ({exc})") from None
         where = str(path)
