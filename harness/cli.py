@@ -90,13 +90,19 @@ def _task_option_params() -> list[click.Option]:
     params = []
     for option in merged(by_task.values()).values():
         users = ", ".join(name for name, options in by_task.items() if option in options)
+        text = f"{option.help} ({users}; default {option.default})"
+        if option.type is bool:  # a plain --flag; absent stays None, so tasks that lack it never see it
+            params.append(click.Option([option.flag, option.name], is_flag=True, default=None, help=text))
+            continue
         if option.choices:
             kind = click.Choice(option.choices)
         elif option.type is int:
             kind = click.IntRange(min=option.minimum)
+        elif option.type is float:
+            kind = click.FloatRange(min=option.minimum)
         else:
             kind = option.type
-        params.append(click.Option([option.flag, option.name], type=kind, default=None, help=f"{option.help} ({users}; default {option.default})"))
+        params.append(click.Option([option.flag, option.name], type=kind, default=None, help=text))
     return params
 
 

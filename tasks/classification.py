@@ -34,7 +34,8 @@ import numpy as np
 
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore
-from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, ModelSource, Task
+from xharness.tasks.finetune import FINETUNE_OPTIONS, FineTuning
 from xharness.tasks.options import TaskOption
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.labelled_data import (
@@ -85,6 +86,7 @@ class ClassificationTask(Task):
     options = (
         TaskOption("seeds", int, 5, "seeds to repeat the probe over", minimum=1),
         TaskOption("probe_train_size", int, None, "cap on English training items, sampled per label", minimum=1),
+        *FINETUNE_OPTIONS,
     )
 
     def __init__(
@@ -94,9 +96,13 @@ class ClassificationTask(Task):
         limit: int | None = None,
         seeds: int = 5,
         probe_train_size: int | None = None,
+        **finetune_options: Any,  # the ft_* declarations in FINETUNE_OPTIONS; set_options refuses any other name
     ) -> None:
         super().__init__(data_dir, limit=limit)
-        self.set_options(seeds=seeds, probe_train_size=probe_train_size)
+        values = self.set_options(seeds=seeds, probe_train_size=probe_train_size, **finetune_options)
+        self.finetuning = FineTuning.from_options(values, seeds=list(range(seeds))) if values["finetune"] else None
+        if self.finetuning is not None and probe_train_size is not None:
+            raise XharnessError("--probe-train-size applies to the probe, not to --finetune (which trains on the whole English split)")
         self.seeds = list(range(seeds))
         self.probe_train_size = probe_train_size
         found = find_sources(self.candidates())
@@ -106,6 +112,7 @@ class ClassificationTask(Task):
         self._probes: list[Probe] | None = None
         self._samples: list[np.ndarray] | None = None
         self._skipped: dict[str, int] = {}
+        self._tests: dict[str, Examples] = {}  # what --finetune predicts after training
 
     # -- where the data is --------------------------------------------------------------
 
@@ -168,6 +175,7 @@ class ClassificationTask(Task):
         check_labels(test, train.labels)
         if test.skipped:
             self._skipped[lang] = test.skipped
+        self._tests[lang] = test
         h = hashlib.sha256()
         names = []
         for part in (train, dev, test):
@@ -220,14 +228,37 @@ class ClassificationTask(Task):
             self._samples, self._probes = samples, probes
         return self._probes
 
+    # -- fine-tuning (--finetune): the runner hands over the model's files -------------------
+
+    @property
+    def needs_model_source(self) -> bool:
+        return self.finetuning is not None
+
+    def use_model_source(self, source: ModelSource) -> None:
+        self.finetuning.use(source)
+
     def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
         test: Examples = data
+        if self.finetuning is not None:
+            train, dev = self.english()
+            runs = self.finetuning.runs(train, dev, self._tests, data_key=self._data_key())
+            return self._scored(test, [run.predictions[lang] for run in runs])
         probes = self.probes(embed)
         x = self.features(test, embed)
+        return self._scored(test, [probe.predict(x) for probe in probes])
+
+    def _data_key(self) -> str:
+        """The English files and --limit: what, with the model and options, names a fine-tuning's checkpoints."""
+        train, dev = self.english()
+        files = [self.data.sha256(path) for part in (train, dev) if part is not None for path in part.files]
+        return hashlib.sha256(f"{files}{self.limit}".encode()).hexdigest()
+
+    def _scored(self, test: Examples, predictions: list[np.ndarray]) -> LanguageOutcome:
+        """Accuracy and macro-F1 (mean, std over seeds) and the per-item outcomes, from each seed's predictions."""
         gold = np.asarray(test.labels)
         accs, f1s, first, right = [], [], None, []
-        for probe in probes:
-            pred = probe.predict(x)
+        for pred in predictions:
+            pred = np.asarray(pred)
             if first is None:
                 first = pred
             right.append((pred == gold).astype(int))
@@ -252,8 +283,24 @@ class ClassificationTask(Task):
             return "[u, v, |u-v|, u*v] of the two texts' embeddings (u, v as the model returns them)"
         return "u, the text's embedding as the model returns it"
 
+    def config(self) -> dict[str, Any]:
+        """The probe's options as before; with --finetune, the fine-tuning hyperparameters instead of the probe's cap."""
+        config = super().config()
+        for name in FineTuning.option_names():
+            config.pop(name, None)
+        if self.finetuning is not None:
+            config.pop("probe_train_size", None)
+            config.update(self.finetuning.config())
+        return config
+
     def protocol(self) -> dict[str, Any]:
+        if self.finetuning is not None:
+            protocol = {**self.finetuning.protocol(pair=len(self.schema.fields) == 2), **self._data_protocol()}
+            if self._skipped:
+                protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
+            return protocol
         protocol: dict[str, Any] = {
+            "name": "probe",
             "train_language": TRAIN_LANGUAGE,
             "features": self.feature_description(),
             "scaling": "each feature standardised with the mean and std of the English training sample",
@@ -272,19 +319,12 @@ class ClassificationTask(Task):
             "items": "predictions of the first seed",
         }
         if self._english is not None:
-            train, dev = self._english
             protocol["c_selection"] = (
                 "best accuracy on the English dev split (ties: smaller C)"
-                if dev is not None
+                if self._english[1] is not None
                 else f"stratified {CV_FOLDS}-fold CV on the training sample, then refit (ties: smaller C)"
             )
-            protocol["train"] = {
-                "files": [self._relative(p) for p in train.files],
-                "n_available": len(train),
-                "labels": dict(sorted(Counter(train.labels).items())),
-                "skipped_empty_rows": train.skipped,
-            }
-            protocol["dev"] = None if dev is None else {"files": [self._relative(p) for p in dev.files], "n": len(dev)}
+        protocol.update(self._data_protocol())
         if self._probes is not None and self._samples is not None:
             protocol["train_size_per_seed"] = [int(s.size) for s in self._samples]
             protocol["chosen_c"] = [p.c for p in self._probes]
@@ -292,6 +332,20 @@ class ClassificationTask(Task):
             protocol["converged"] = [p.converged for p in self._probes]
         if self._skipped:
             protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
+        return protocol
+
+    def _data_protocol(self) -> dict[str, Any]:
+        """The English files the model was trained and selected on."""
+        protocol: dict[str, Any] = {}
+        if self._english is not None:
+            train, dev = self._english
+            protocol["train"] = {
+                "files": [self._relative(p) for p in train.files],
+                "n_available": len(train),
+                "labels": dict(sorted(Counter(train.labels).items())),
+                "skipped_empty_rows": train.skipped,
+            }
+            protocol["dev"] = None if dev is None else {"files": [self._relative(p) for p in dev.files], "n": len(dev)}
         return protocol
 
 
