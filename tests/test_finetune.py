@@ -210,7 +210,7 @@ def test_torchrun_two_processes_write_one_result(tiny_bert_dir, marker_data, tmp
     out = tmp_path / "ddp"
     torchrun = Path(sys.executable).with_name("torchrun")
     command = [str(torchrun) if torchrun.exists() else sys.executable, *([] if torchrun.exists() else ["-m", "torch.distributed.run"]),
-               "--nproc_per_node", "2", "-m", "xharness.cli", "eval", str(tiny_bert_dir), "-t", "classify",
+               "--nproc_per_node", "2", "-m", "xharness", "eval", str(tiny_bert_dir), "-t", "classify",
                "--data-dir", str(marker_data), "-l", "all", "-o", str(out), "--no-cache", "--device", "cpu",
                "--finetune", "--seeds", "1", "--ft-lr", "5e-3", "--ft-epochs", "10", "--ft-batch-size", "4",
                "--ft-grad-accum", "1", "--ft-eval-every", "6"]
