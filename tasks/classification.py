@@ -18,6 +18,9 @@ Without `--probe-train-size` every seed trains on the same data: with a dev spli
 then agree exactly (std 0) and one fit serves them all. `--limit N` keeps the first N items of
 each test split and of English dev; the training split is capped by `--probe-train-size`.
 
+With `--finetune` the probe is replaced by XTREME's protocol (the encoder fine-tuned on English
+with a head, best English-dev checkpoint, zero-shot prediction): see `xharness.tasks.finetune`.
+
 Tasks: `sst` (alias `sentiment`; single sentences), `classify` (any single-sentence labelled
 set, e.g. the demo's topics), `pawsx` and `xnli` (sentence pairs, features `[u, v, |u-v|, u*v]`).
 Data layouts: see `xharness.tasks.labelled_data`.
