@@ -99,10 +99,23 @@ class ClassificationTask(Task):
         limit: int | None = None,
         seeds: int = 5,
         probe_train_size: int | None = None,
-        **finetune_options: Any,  # the ft_* declarations in FINETUNE_OPTIONS; set_options refuses any other name
+        finetune: bool = False,  # this and the ft_* options: declared in tasks/finetune.py FINETUNE_OPTIONS
+        ft_lr: float = 2e-5,
+        ft_epochs: int = 5,
+        ft_batch_size: int = 8,
+        ft_grad_accum: int = 4,
+        ft_max_length: int = 128,
+        ft_warmup: float = 0.0,
+        ft_weight_decay: float = 0.0,
+        ft_eval_every: int = 200,
+        save_finetuned: str | None = None,
     ) -> None:
         super().__init__(data_dir, limit=limit)
-        values = self.set_options(seeds=seeds, probe_train_size=probe_train_size, **finetune_options)
+        values = self.set_options(
+            seeds=seeds, probe_train_size=probe_train_size, finetune=finetune, ft_lr=ft_lr, ft_epochs=ft_epochs,
+            ft_batch_size=ft_batch_size, ft_grad_accum=ft_grad_accum, ft_max_length=ft_max_length, ft_warmup=ft_warmup,
+            ft_weight_decay=ft_weight_decay, ft_eval_every=ft_eval_every, save_finetuned=save_finetuned,
+        )
         self.finetuning = FineTuning.from_options(values, seeds=list(range(seeds))) if values["finetune"] else None
         if self.finetuning is not None and probe_train_size is not None:
             raise XharnessError("--probe-train-size applies to the probe, not to --finetune (which trains on the whole English split)")
