@@ -3,7 +3,6 @@
 The tests that train are marked slow (run them with `-m slow`); the option and refusal checks are fast.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -16,11 +15,11 @@ from click.testing import CliRunner
 from xharness.cli import main
 from xharness.errors import XharnessError
 from xharness.leaderboard.compare import check_comparable
-from xharness.results import TaskResult, load_items
+from xharness.results import TaskResult
 from xharness.runner import EvalRequest, RunOptions, run_eval
 from xharness.adapters.options import AdapterOptions
 from xharness.tasks.base import ModelSource
-from xharness.tasks.classification import Classify, PawsX
+from xharness.tasks.classification import Classify
 from xharness.tasks.finetune import model_folder
 
 pytest.importorskip("accelerate")
