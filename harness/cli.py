@@ -90,14 +90,21 @@ def _task_option_params() -> list[click.Option]:
     params = []
     for option in merged(by_task.values()).values():
         defaults = {name: o.default for name, options in by_task.items() for o in options if o.name == option.name}
-        users = ", ".join(defaults) if len(set(map(repr, defaults.values()))) == 1 else ", ".join(f"{n}: {d}" for n, d in defaults.items())
+        same = len(set(map(repr, defaults.values()))) == 1
+        users = ", ".join(defaults) if same else ", ".join(f"{n}: {d}" for n, d in defaults.items())
+        text = f"{option.help} ({users}" + (f"; default {option.default})" if same else ")")
+        if option.type is bool:  # a plain --flag; absent stays None, so tasks that lack it never see it
+            params.append(click.Option([option.flag, option.name], is_flag=True, default=None, help=text))
+            continue
         if option.choices:
             kind = click.Choice(option.choices)
         elif option.type is int:
             kind = click.IntRange(min=option.minimum)
+        elif option.type is float:
+            kind = click.FloatRange(min=option.minimum)
         else:
             kind = option.type
-        params.append(click.Option([option.flag, option.name], type=kind, default=None, help=f"{option.help} ({users}" + (f"; default {option.default})" if len(set(map(repr, defaults.values()))) == 1 else ")")))
+        params.append(click.Option([option.flag, option.name], type=kind, default=None, help=text))
     return params
 
 

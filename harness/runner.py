@@ -8,6 +8,7 @@ union of the runs that agree with it (see `result_merge`); a run that disagrees 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from xharness.partials import PartialStore, partial_key
 from xharness.result_merge import disagreement, kept_data, locked, read_existing, refuse, reusable
 from xharness.results import LanguageScore, TaskResult, model_slug
 from xharness.tasks import TASKS
-from xharness.tasks.base import LanguageData, LanguageOutcome, Task
+from xharness.tasks.base import LanguageData, LanguageOutcome, ModelSource, Task
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,20 @@ def _kept_from_result(job: _Pending, request: EvalRequest, adapter: Adapter) -> 
     return kept
 
 
+def is_main_process() -> bool:
+    """False on every rank but 0 of a `torchrun`/`accelerate launch` run: those ranks train but never write."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _model_source(request: EvalRequest, adapter: Adapter, store: PartialStore) -> ModelSource:
+    path = Path(request.model)
+    options = request.adapter_options
+    return ModelSource(
+        kind=adapter.kind, folder=path if path.is_dir() else None, fingerprint=adapter.fingerprint,
+        dtype=options.dtype, device=options.device, work_dir=store.folder,
+    )
+
+
 def _task_identity(task: Task) -> dict[str, Any]:
     return {"version": task.version, "split": task.split}
 
@@ -215,6 +230,9 @@ def _run_task(job, request, adapter, record, cache, load_seconds, reporter, outc
         for lang in requested
     }
     store = PartialStore(request.run.out_dir, record["slug"], task.name)
+    if task.needs_model_source:
+        task.use_model_source(_model_source(request, adapter, store))
+    main_process = is_main_process()
     resumed = {} if request.run.overwrite else {lang: o for lang in requested if lang not in kept and (o := store.load(lang, key=keys[lang]))}
     if resumed:
         reporter.message(f"{task.name}: reusing {len(resumed)} finished language(s) from an interrupted run: {' '.join(resumed)}")
@@ -222,7 +240,8 @@ def _run_task(job, request, adapter, record, cache, load_seconds, reporter, outc
     embedder = Embedder(adapter, batch_size=request.run.batch_size, cache=cache, progress=reporter.progress, label=task.name, name=adapter.name)
 
     def done(lang: str, result_outcome: LanguageOutcome, seconds: float) -> None:
-        store.save(lang, result_outcome, key=keys[lang])
+        if main_process:
+            store.save(lang, result_outcome, key=keys[lang])
         reporter.language_done(task.name, lang, result_outcome.score, seconds)
 
     # Languages kept from the result file come first, in their order; then this run's, in its order.
@@ -239,6 +258,8 @@ def _run_task(job, request, adapter, record, cache, load_seconds, reporter, outc
         "kept_languages": sorted(kept),
         "truncated": None if getattr(adapter, "truncated", None) is None else adapter.truncated - cut_before,
     }
+    if not main_process:
+        return result
     with locked(job.target.parent):
         result = _merge_concurrent(result, job, request, adapter)
         outcome.paths.append(result.to_disk(request.run.out_dir))

@@ -132,8 +132,8 @@ def _short(fingerprint: object) -> str:
 
 # Protocol entries that record how a run went, not how it was set up: the C each classification
 # probe chose on dev and whether it converged depend on the model's features, so they differ
-# between any two models run with the same probe settings.
-RUN_OUTCOMES = frozenset({"chosen_c", "converged"})
+# between any two models run with the same probe settings; so do a fine-tuning's dev curve and chosen step.
+RUN_OUTCOMES = frozenset({"chosen_c", "converged", "dev_evaluations", "chosen_step"})
 
 
 def _first_difference(a: object, b: object, where: str) -> str:

@@ -44,6 +44,22 @@ class LanguageData:
     files: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ModelSource:
+    """The model as files, for a task that trains it rather than embedding through it (`--finetune`).
+
+    `folder` is the checkpoint folder (None for a plugin or hub id); `work_dir` is a stable folder
+    under the results' .partial/ for checkpoints, so an interrupted training can resume.
+    """
+
+    kind: str
+    folder: Path | None
+    fingerprint: str
+    dtype: str | None = None
+    device: str | None = None
+    work_dir: Path | None = None
+
+
 class Task(ABC):
     """Base class of every probe. Subclasses set the class metadata and implement three methods."""
 
@@ -104,6 +120,14 @@ class Task(ABC):
 
     def known_languages(self) -> list[str]:
         return self.available_languages()
+
+    @property
+    def needs_model_source(self) -> bool:
+        """True when the task trains the model itself: the runner then calls `use_model_source` before `run`."""
+        return False
+
+    def use_model_source(self, source: ModelSource) -> None:
+        """Receive the model's files (only called when `needs_model_source`); may refuse with XharnessError."""
 
     def protocol(self) -> dict[str, Any]:
         """How the numbers are produced (direction, margin, threshold rule...)."""

@@ -18,6 +18,9 @@ Without `--probe-train-size` every seed trains on the same data: with a dev spli
 then agree exactly (std 0) and one fit serves them all. `--limit N` keeps the first N items of
 each test split and of English dev; the training split is capped by `--probe-train-size`.
 
+With `--finetune` the probe is replaced by XTREME's protocol (the encoder fine-tuned on English
+with a head, best English-dev checkpoint, zero-shot prediction): see `xharness.tasks.finetune`.
+
 Tasks: `sst` (alias `sentiment`; single sentences), `classify` (any single-sentence labelled
 set, e.g. the demo's topics), `pawsx` and `xnli` (sentence pairs, features `[u, v, |u-v|, u*v]`).
 Data layouts: see `xharness.tasks.labelled_data`.
@@ -34,7 +37,8 @@ import numpy as np
 
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore
-from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, ModelSource, Task
+from xharness.tasks.finetune import FINETUNE_OPTIONS, FineTuning
 from xharness.tasks.options import TaskOption
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.labelled_readers import PAIR, SINGLE, Schema, Source
@@ -82,6 +86,7 @@ class ClassificationTask(Task):
     options = (
         TaskOption("seeds", int, 5, "seeds to repeat the probe over", minimum=1),
         TaskOption("probe_train_size", int, None, "cap on English training items, sampled per label", minimum=1),
+        *FINETUNE_OPTIONS,
     )
 
     def __init__(
@@ -91,9 +96,26 @@ class ClassificationTask(Task):
         limit: int | None = None,
         seeds: int = 5,
         probe_train_size: int | None = None,
+        finetune: bool = False,  # this and the ft_* options: declared in tasks/finetune.py FINETUNE_OPTIONS
+        ft_lr: float = 2e-5,
+        ft_epochs: int = 5,
+        ft_batch_size: int = 8,
+        ft_grad_accum: int = 4,
+        ft_max_length: int = 128,
+        ft_warmup: float = 0.0,
+        ft_weight_decay: float = 0.0,
+        ft_eval_every: int = 200,
+        save_finetuned: str | None = None,
     ) -> None:
         super().__init__(data_dir, limit=limit)
-        self.set_options(seeds=seeds, probe_train_size=probe_train_size)
+        values = self.set_options(
+            seeds=seeds, probe_train_size=probe_train_size, finetune=finetune, ft_lr=ft_lr, ft_epochs=ft_epochs,
+            ft_batch_size=ft_batch_size, ft_grad_accum=ft_grad_accum, ft_max_length=ft_max_length, ft_warmup=ft_warmup,
+            ft_weight_decay=ft_weight_decay, ft_eval_every=ft_eval_every, save_finetuned=save_finetuned,
+        )
+        self.finetuning = FineTuning.from_options(values, seeds=list(range(seeds))) if values["finetune"] else None
+        if self.finetuning is not None and probe_train_size is not None:
+            raise XharnessError("--probe-train-size applies to the probe, not to --finetune (which trains on the whole English split)")
         self.seeds = list(range(seeds))
         self.probe_train_size = probe_train_size
         found = find_sources(self.candidates())
@@ -103,6 +125,7 @@ class ClassificationTask(Task):
         self._probes: list[Probe] | None = None
         self._samples: list[np.ndarray] | None = None
         self._skipped: dict[str, int] = {}
+        self._tests: dict[str, Examples] = {}  # what --finetune predicts after training
 
     # -- where the data is --------------------------------------------------------------
 
@@ -165,6 +188,7 @@ class ClassificationTask(Task):
         check_labels(test, train.labels)
         if test.skipped:
             self._skipped[lang] = test.skipped
+        self._tests[lang] = test
         h = hashlib.sha256()
         names = []
         for part in (train, dev, test):
@@ -217,14 +241,37 @@ class ClassificationTask(Task):
             self._samples, self._probes = samples, probes
         return self._probes
 
+    # -- fine-tuning (--finetune): the runner hands over the model's files -------------------
+
+    @property
+    def needs_model_source(self) -> bool:
+        return self.finetuning is not None
+
+    def use_model_source(self, source: ModelSource) -> None:
+        self.finetuning.use(source)
+
     def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
         test: Examples = data
+        if self.finetuning is not None:
+            train, dev = self.english()
+            runs = self.finetuning.runs(train, dev, self._tests, data_key=self._data_key())
+            return self._scored(test, [run.predictions[lang] for run in runs])
         probes = self.probes(embed)
         x = self.features(test, embed)
+        return self._scored(test, [probe.predict(x) for probe in probes])
+
+    def _data_key(self) -> str:
+        """The English files and --limit: what, with the model and options, names a fine-tuning's checkpoints."""
+        train, dev = self.english()
+        files = [self.data.sha256(path) for part in (train, dev) if part is not None for path in part.files]
+        return hashlib.sha256(f"{files}{self.limit}".encode()).hexdigest()
+
+    def _scored(self, test: Examples, predictions: list[np.ndarray]) -> LanguageOutcome:
+        """Accuracy and macro-F1 (mean, std over seeds) and the per-item outcomes, from each seed's predictions."""
         gold = np.asarray(test.labels)
         accs, f1s, first, right = [], [], None, []
-        for probe in probes:
-            pred = probe.predict(x)
+        for pred in predictions:
+            pred = np.asarray(pred)
             if first is None:
                 first = pred
             right.append((pred == gold).astype(int))
@@ -249,8 +296,24 @@ class ClassificationTask(Task):
             return "[u, v, |u-v|, u*v] of the two texts' embeddings (u, v as the model returns them)"
         return "u, the text's embedding as the model returns it"
 
+    def config(self) -> dict[str, Any]:
+        """The probe's options as before; with --finetune, the fine-tuning hyperparameters instead of the probe's cap."""
+        config = super().config()
+        for name in FineTuning.option_names():
+            config.pop(name, None)
+        if self.finetuning is not None:
+            config.pop("probe_train_size", None)
+            config.update(self.finetuning.config())
+        return config
+
     def protocol(self) -> dict[str, Any]:
+        if self.finetuning is not None:
+            protocol = {**self.finetuning.protocol(pair=len(self.schema.fields) == 2), **self._data_protocol()}
+            if self._skipped:
+                protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
+            return protocol
         protocol: dict[str, Any] = {
+            "name": "probe",
             "train_language": TRAIN_LANGUAGE,
             "features": self.feature_description(),
             "scaling": "each feature standardised with the mean and std of the English training sample",
@@ -269,19 +332,12 @@ class ClassificationTask(Task):
             "items": "predictions of the first seed",
         }
         if self._english is not None:
-            train, dev = self._english
             protocol["c_selection"] = (
                 "best accuracy on the English dev split (ties: smaller C)"
-                if dev is not None
+                if self._english[1] is not None
                 else f"stratified {CV_FOLDS}-fold CV on the training sample, then refit (ties: smaller C)"
             )
-            protocol["train"] = {
-                "files": [self._relative(p) for p in train.files],
-                "n_available": len(train),
-                "labels": dict(sorted(Counter(train.labels).items())),
-                "skipped_empty_rows": train.skipped,
-            }
-            protocol["dev"] = None if dev is None else {"files": [self._relative(p) for p in dev.files], "n": len(dev)}
+        protocol.update(self._data_protocol())
         if self._probes is not None and self._samples is not None:
             protocol["train_size_per_seed"] = [int(s.size) for s in self._samples]
             protocol["chosen_c"] = [p.c for p in self._probes]
@@ -289,6 +345,20 @@ class ClassificationTask(Task):
             protocol["converged"] = [p.converged for p in self._probes]
         if self._skipped:
             protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
+        return protocol
+
+    def _data_protocol(self) -> dict[str, Any]:
+        """The English files the model was trained and selected on."""
+        protocol: dict[str, Any] = {}
+        if self._english is not None:
+            train, dev = self._english
+            protocol["train"] = {
+                "files": [self._relative(p) for p in train.files],
+                "n_available": len(train),
+                "labels": dict(sorted(Counter(train.labels).items())),
+                "skipped_empty_rows": train.skipped,
+            }
+            protocol["dev"] = None if dev is None else {"files": [self._relative(p) for p in dev.files], "n": len(dev)}
         return protocol
 
 

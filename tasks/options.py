@@ -7,6 +7,8 @@ result's `config` and the keys of finished work; validation happens here, once.
 Example:
     >>> K.check(4)
     4
+    >>> TaskOption("lr", float, 2e-5, "learning rate", minimum=0).check(1)
+    1.0
     >>> K.flag
     '--k'
     >>> MARGIN.check("cosine")
@@ -33,7 +35,7 @@ class TaskOption:
     default: Any
     help: str
     choices: tuple[str, ...] | None = None
-    minimum: int | None = None
+    minimum: int | float | None = None
     changes_numbers: bool = True
 
     @property
@@ -46,6 +48,12 @@ class TaskOption:
             return None
         if self.type is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise XharnessError(f"{self.flag} must be a whole number, got {value!r}")
+        if self.type is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+                raise XharnessError(f"{self.flag} must be a number, got {value!r}")
+            value = float(value)
+        if self.type is bool and not isinstance(value, bool):
+            raise XharnessError(f"{self.flag} is a flag (true or false), got {value!r}")
         if self.type is str and not isinstance(value, str):
             raise XharnessError(f"{self.flag} must be text, got {value!r}")
         if self.choices is not None and value not in self.choices:
@@ -56,7 +64,7 @@ class TaskOption:
 
     def describe(self) -> str:
         """One line for `xharness tasks`."""
-        kind = "|".join(self.choices) if self.choices else self.type.__name__
+        kind = "|".join(self.choices) if self.choices else ("flag" if self.type is bool else self.type.__name__)
         note = "" if self.changes_numbers else ", changes no number"
         return f"{self.flag} {kind} (default {self.default}{note}): {self.help}"
 
