@@ -25,7 +25,8 @@ class _Group(click.Group):
             from xharness.table import printable
 
             rank = "" if world().is_main else f"[rank {world().rank}] "
-            click.echo(f"xharness: error: {rank}{printable(str(exc))}", err=True)  # one line, whatever a path holds
+            if not getattr(exc, "told_by_main", False):  # a refusal rank 0 decided is printed by rank 0 alone
+                click.echo(f"xharness: error: {rank}{printable(str(exc))}", err=True)  # one line, whatever a path holds
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("xharness: interrupted; finished results are kept", err=True)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from xharness.errors import XharnessError
 
-__all__ = ["World", "world", "is_main", "shard", "gather_rows", "agree_missing", "broadcast", "total", "device_for"]
+__all__ = ["World", "world", "is_main", "shard", "gather_rows", "agree_missing", "broadcast", "decided_by_main", "total", "device_for"]
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,15 @@ def device_for(device: str | None, w: World | None = None) -> str | None:
     import torch
 
     if torch.cuda.is_available():
+        _check_gpu_count(torch, w)
         return f"cuda:{w.local_rank}"
     return device
+
+
+def _check_gpu_count(torch, w: World) -> None:
+    count = torch.cuda.device_count()
+    if w.local_rank >= count:
+        raise XharnessError(f"LOCAL_RANK={w.local_rank} but this node has {count} visible GPU(s); start at most {count} processes per node")
 
 
 def _dist():
@@ -99,6 +106,7 @@ def _dist():
     if not dist.is_initialized():
         w = world()
         if torch.cuda.is_available() and dist.is_nccl_available():
+            _check_gpu_count(torch, w)
             torch.cuda.set_device(w.local_rank)  # NCCL's object collectives go through the current device
             backend = "nccl"
         else:
@@ -181,6 +189,29 @@ def broadcast(value: Any) -> Any:
     box = [value if world().is_main else None]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def decided_by_main(decide: Callable[[], Any], w: World | None = None) -> Any:
+    """`decide()` run on rank 0 only (it reads files), its value on every rank; its refusal
+    (XharnessError) is raised on every rank, so no rank is left waiting for the others.
+
+    With one process this is just `decide()`, and torch is not imported.
+    """
+    w = w or world()
+    if not w.distributed:
+        return decide()
+    value: Any = None
+    if w.is_main:
+        try:
+            value = decide()
+        except XharnessError as exc:
+            value = exc
+    value = broadcast(value)
+    if isinstance(value, XharnessError):
+        if not w.is_main:
+            value.told_by_main = True  # rank 0 prints it; the others exit quietly with the same code
+        raise value
+    return value
 
 
 def total(value: int | None) -> int | None:

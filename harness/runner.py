@@ -180,8 +180,9 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
         target = Path(request.run.out_dir) / slug / f"{task.name}.json"
         pending.append(_Pending(task, loaded, time.perf_counter() - started, target))
 
-    if here.is_main:
-        check_writable(Path(request.run.out_dir) / slug, folder=True)  # before the model loads
+    from xharness.distributed import decided_by_main
+
+    decided_by_main(lambda: check_writable(Path(request.run.out_dir) / slug, folder=True))  # before the model loads
     load_started = time.perf_counter()
     if adapter is None:
         adapter = _adapter_for(request)
@@ -221,24 +222,14 @@ def _reuse(job: _Pending, request: EvalRequest, adapter: Adapter, store: Partial
     Under a launcher the other ranks take rank 0's decision (and a refusal) instead of reading
     files they may not see alike, so every rank scores the same languages.
     """
-    here = world()
-    decision: Any
-    if here.is_main:
-        try:
-            kept = _kept_from_result(job, request, adapter)
-            resumed = {} if request.run.overwrite else {
-                lang: o for lang in keys if lang not in kept and (o := store.load(lang, key=keys[lang]))
-            }
-            decision = (kept, {lang: job.loaded[lang] for lang in kept}, resumed)
-        except XharnessError as exc:
-            decision = exc
-    if here.distributed:
-        from xharness.distributed import broadcast
+    from xharness.distributed import decided_by_main
 
-        decision = broadcast(decision if here.is_main else None)
-    if isinstance(decision, XharnessError):
-        raise decision
-    kept, kept_loaded, resumed = decision
+    def decide():
+        kept = _kept_from_result(job, request, adapter)
+        resumed = {} if request.run.overwrite else {lang: o for lang in keys if lang not in kept and (o := store.load(lang, key=keys[lang]))}
+        return kept, {lang: job.loaded[lang] for lang in kept}, resumed
+
+    kept, kept_loaded, resumed = decided_by_main(decide)
     for lang, data in kept_loaded.items():
         job.loaded.setdefault(lang, data)
     return kept, resumed

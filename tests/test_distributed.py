@@ -253,3 +253,17 @@ def test_torchrun_two_processes_equal_one_process(tiny_bert_dir, tmp_path):
     assert files(tmp_path / "two") == files(tmp_path / "one")  # rank 0 wrote them, alone: no partials left, no second copy
     assert two.stdout.count("written:") == 1 and two.stdout.count("tatoeba") == one.stdout.count("tatoeba")
     assert "error" not in two.stderr
+
+
+def test_a_refusal_rank_zero_decides_is_raised_on_every_rank_and_printed_once(monkeypatch):
+    import xharness.distributed as distributed
+    from xharness.errors import XharnessError
+
+    assert distributed.decided_by_main(lambda: 42, World()) == 42  # one process: just the call
+    monkeypatch.setattr(distributed, "broadcast", lambda value: XharnessError("out: is a file") if value is None else value)
+    with pytest.raises(XharnessError) as raised:
+        distributed.decided_by_main(lambda: pytest.fail("rank 1 reads no file"), World(rank=1, size=2))
+    assert raised.value.told_by_main
+    with pytest.raises(XharnessError) as raised:
+        distributed.decided_by_main(lambda: (_ for _ in ()).throw(XharnessError("out: is a file")), World(rank=0, size=2))
+    assert not getattr(raised.value, "told_by_main", False)
