@@ -213,8 +213,8 @@ def mine_command(src, tgt, model, out, fmt, k, margin, retrieval, index, thresho
     """Mine parallel sentence pairs from two text files (one sentence per line, or id<TAB>sentence)."""
     from xharness.adapters import AdapterOptions, load_adapter
     from xharness.cache import EmbeddingCache
-    from xharness.embedding import Embedder
     from xharness.distributed import world
+    from xharness.embedding import Embedder
     from xharness.mine_files import check_mine_inputs, mine_files
 
     if world().distributed:
