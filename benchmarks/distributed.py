@@ -86,9 +86,11 @@ def main() -> None:
     one = [sys.executable]
     two = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port())]
     runs: dict[str, list[dict]] = {"1 process x 2 threads": [], "2 ranks x 1 thread (gloo)": []}
-    for _ in range(args.repeats):  # alternate, so machine noise hits both alike
-        runs["1 process x 2 threads"].append(_run(one, 2, args))
-        runs["2 ranks x 1 thread (gloo)"].append(_run(two, 1, args))
+    for repeat in range(args.repeats):  # alternate, so machine noise hits both alike
+        for name, launcher, threads in (("1 process x 2 threads", one, 2), ("2 ranks x 1 thread (gloo)", two, 1)):
+            report = _run(launcher, threads, args)
+            runs[name].append(report)
+            print(f"  run {repeat + 1} {name:28s} encode {report['encode_s']:7.2f} s", flush=True)
     texts = runs["1 process x 2 threads"][0]["texts"]
     print(f"encoding {texts} Tatoeba sentences with all-MiniLM-L6-v2 on CPU, batch size {args.batch_size}, "
           f"median of {args.repeats} (same vectors: sums {runs['1 process x 2 threads'][0]['sum']:.4f} / {runs['2 ranks x 1 thread (gloo)'][0]['sum']:.4f})")
