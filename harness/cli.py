@@ -21,9 +21,12 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except XharnessError as exc:
+            from xharness.distributed import world
             from xharness.table import printable
 
-            click.echo(f"xharness: error: {printable(str(exc))}", err=True)  # one line, whatever a path holds
+            rank = "" if world().is_main else f"[rank {world().rank}] "
+            if not getattr(exc, "told_by_main", False):  # a refusal rank 0 decided is printed by rank 0 alone
+                click.echo(f"xharness: error: {rank}{printable(str(exc))}", err=True)  # one line, whatever a path holds
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("xharness: interrupted; finished results are kept", err=True)
@@ -46,17 +49,32 @@ def _parse_layer(value: str | None) -> int | None:
 
 
 class _Progress:
-    """A progress bar on stderr while encoding; quiet when stderr is not a terminal."""
+    """A progress bar on stderr while encoding, with sentences per second; quiet when stderr is not a terminal.
+
+    Under a launcher only rank 0 shows one, for its own share of the sentences.
+    """
 
     def __init__(self, label: str, total: int) -> None:
+        import time
+
+        from xharness.distributed import world
+
         self._bar = None
+        self._clock = time.perf_counter
+        self._started, self._done = self._clock(), 0
         if sys.stderr.isatty():
-            self._bar = click.progressbar(length=total, label=f"encoding {label}", file=sys.stderr)
+            here = world()
+            share = f" (rank 0 of {here.size})" if here.distributed else ""
+            self._bar = click.progressbar(
+                length=total, label=f"encoding {label}{share}", file=sys.stderr, item_show_func=lambda rate: rate,
+            )
             self._bar.__enter__()
 
     def advance(self, n: int) -> None:
+        self._done += n
         if self._bar is not None:
-            self._bar.update(n)
+            seconds = max(self._clock() - self._started, 1e-9)
+            self._bar.update(n, f"{self._done / seconds:,.0f} sentences/s")
 
     def close(self) -> None:
         if self._bar is not None:
@@ -154,8 +172,11 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
         task_options={key: value for key, value in task_flags.items() if value is not None},
         run=RunOptions(out_dir=out_dir, batch_size=batch_size, overwrite=overwrite, cache=not no_cache, cache_dir=cache_dir),
     )
+    from xharness.distributed import is_main
+
     outcome = run_eval(request, reporter=_reporter())
-    _print_outcome(outcome)
+    if is_main():  # under a launcher, the other ranks print nothing
+        _print_outcome(outcome)
 
 
 @main.command("tasks")
@@ -200,9 +221,12 @@ def mine_command(src, tgt, model, out, fmt, k, margin, retrieval, index, thresho
     """Mine parallel sentence pairs from two text files (one sentence per line, or id<TAB>sentence)."""
     from xharness.adapters import AdapterOptions, load_adapter
     from xharness.cache import EmbeddingCache
+    from xharness.distributed import world
     from xharness.embedding import Embedder
     from xharness.mine_files import check_mine_inputs, mine_files
 
+    if world().distributed:
+        raise XharnessError("xharness mine runs in one process; start it without torchrun or accelerate launch")
     check_mine_inputs(src, tgt, out=out, threshold=threshold, fmt=fmt)  # before the model loads: a typo costs nothing
     loaded = load_adapter(model, adapter=adapter, options=AdapterOptions())
     cache = None if no_cache else EmbeddingCache(loaded.fingerprint)

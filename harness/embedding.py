@@ -6,6 +6,10 @@ up or encoded once. Only texts the cache does not hold reach the model; they are
 longest first in blocks (so a progress bar can move and padding stays small) and the vectors
 come back in the caller's order. NaN, infinite or all-zero vectors are refused with the model
 named, never turned into a score.
+
+Under a launcher (torchrun, accelerate launch; see `distributed`), the ranks first agree on
+the texts any of them lacks, each encodes its length-balanced share, and every rank gets all
+vectors back; only rank 0 writes them to the cache on disk.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 
 from xharness.adapters.base import Adapter, check_embeddings
 from xharness.cache import EmbeddingCache
+from xharness.distributed import World, world as launched_world
 from xharness.errors import XharnessError
 
 
@@ -61,7 +66,8 @@ class Embedder:
 
     One row per text in `texts`, repeats included; each distinct text is embedded once.
     `adapter` may be a zero-argument callable returning the adapter, so a run whose texts are
-    all cached never loads the model.
+    all cached never loads the model. `world` is the launcher's (default: from the environment;
+    one process without a launcher).
     """
 
     where = ""  # said after the model's name when vectors are refused (a layer sweep names the layer)
@@ -75,6 +81,7 @@ class Embedder:
         progress: Callable[[str, int], Any] | None = None,
         label: str = "",
         name: str = "model",
+        world: World | None = None,
     ) -> None:
         self._adapter = adapter
         self.batch_size = batch_size
@@ -83,6 +90,9 @@ class Embedder:
         self.label = label
         self.name = name
         self.stats = EmbedStats()
+        self.world = world or launched_world()
+        if self.cache is not None and not self.world.is_main:
+            self.cache.writable = False  # rank 0 writes the shards; the others keep vectors in memory
 
     @property
     def adapter(self) -> Adapter:
@@ -97,13 +107,18 @@ class Embedder:
         self.stats.texts += len(texts)
         unique, rows = distinct(texts)
         vectors, found = (self.cache.get(unique) if self.cache is not None else (None, np.zeros(len(unique), bool)))
-        missing = [text for text, hit in zip(unique, found) if not hit]
-        self.stats.cache_hits += int(found.sum())
+        lacking = ~found
+        if self.world.distributed:  # every rank encodes, then holds, what any rank lacks: the calls stay in step
+            from xharness.distributed import agree_missing
+
+            lacking = agree_missing(unique, lacking)
+        missing = [text for text, lack in zip(unique, lacking) if lack]
+        self.stats.cache_hits += int((~lacking).sum())
         if missing:
             fresh = self._fresh(missing)
             if vectors is None:
                 vectors = np.zeros((len(unique), fresh.shape[1]), dtype=np.float32)
-            vectors[~found] = fresh
+            vectors[lacking] = fresh
         out = vectors[rows]
         refuse_zero_rows(out, texts, who=self.name, where=self.where)
         return out
@@ -117,14 +132,25 @@ class Embedder:
         return fresh
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        if self.world.distributed:
+            from xharness.distributed import gather_rows, shard
+
+            share = shard([len(text) for text in texts], self.world.size)[self.world.rank]
+            local = self._encode_here([texts[i] for i in share]) if len(share) else None  # an idle rank loads nothing
+            vectors = gather_rows(share, local, len(texts))
+        else:
+            vectors = self._encode_here(texts)
+        self.stats.encoded += len(texts)
+        return vectors
+
+    def _encode_here(self, texts: list[str]) -> np.ndarray:
+        """This process's texts through the model, longest first in blocks."""
         adapter = self.adapter
 
         def encode_block(chunk: list[str]) -> dict[int, np.ndarray]:
             return {0: check_embeddings(adapter.encode(chunk, batch_size=self.batch_size), len(chunk), who=adapter.name)}
 
-        vectors = encode_in_blocks(texts, encode_block, batch_size=self.batch_size, progress=self.progress, label=self.label)[0]
-        self.stats.encoded += len(texts)
-        return vectors
+        return encode_in_blocks(texts, encode_block, batch_size=self.batch_size, progress=self.progress, label=self.label)[0]
 
 
 def encode_in_blocks(

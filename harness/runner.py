@@ -4,19 +4,24 @@ The order matters for users: every data file is read and checked before the (slo
 load, a finished result is skipped unless --overwrite, and each finished language is kept as
 it completes, so an interruption loses only the language in progress. A result file is the
 union of the runs that agree with it (see `result_merge`); a run that disagrees is refused.
+
+Under a launcher (torchrun, accelerate launch) every rank runs this same path, so collective
+calls line up; encoding is split in the Embedder, rank 0 decides from the files what to reuse
+and tells the others, and only rank 0 writes (results, partials, cache, kept descriptions) and
+reports.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from xharness.adapters.base import Adapter, LayeredAdapter
+from xharness.adapters.base import Adapter
 from xharness.adapters.options import AdapterOptions
 from xharness.cache import EmbeddingCache
+from xharness.distributed import world
 from xharness.embedding import Embedder
 from xharness.errors import XharnessError
 from xharness.fileio import check_writable
@@ -123,8 +128,15 @@ def _adapter_for(request: EvalRequest) -> Adapter:
     options = request.adapter_options
 
     def load() -> Adapter:
-        return load_adapter(request.model, adapter=request.adapter, options=options)
+        if not world().distributed:
+            return load_adapter(request.model, adapter=request.adapter, options=options)
+        from dataclasses import replace
 
+        from xharness.distributed import device_for
+
+        return load_adapter(request.model, adapter=request.adapter, options=replace(options, device=device_for(options.device)))
+
+    # Keyed by the options as given, not each rank's device: every rank finds what rank 0 kept.
     key = description_key(request.model, adapter=request.adapter, options=options) if request.run.cache else None
     if key is None or request.layer_sweep:
         return load()
@@ -132,7 +144,8 @@ def _adapter_for(request: EvalRequest) -> Adapter:
     if kept is not None:
         return LazyAdapter(kept, load, name=spec_name(request.model), key=key)
     adapter = load()
-    remember(key, adapter)
+    if world().is_main:
+        remember(key, adapter)
     return adapter
 
 
@@ -152,7 +165,10 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
     A re-run reuses what agrees with it: finished languages of the result file and of an
     interrupted run (same model fingerprint, data and number-changing options).
     """
-    reporter = reporter or Reporter()
+    here = world()
+    reporter = reporter if reporter is not None and here.is_main else Reporter()  # one rank reports
+    if here.distributed and request.layer_sweep:
+        raise XharnessError(f"--layer {request.layer_sweep} runs in one process; a layer sweep is not split across ranks")
     outcome = EvalOutcome()
     slug = _slug_for(request)
     check_task_options(request)
@@ -164,7 +180,9 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
         target = Path(request.run.out_dir) / slug / f"{task.name}.json"
         pending.append(_Pending(task, loaded, time.perf_counter() - started, target))
 
-    check_writable(Path(request.run.out_dir) / slug, folder=True)  # before the model loads
+    from xharness.distributed import decided_by_main
+
+    decided_by_main(lambda: check_writable(Path(request.run.out_dir) / slug, folder=True))  # before the model loads
     load_started = time.perf_counter()
     if adapter is None:
         adapter = _adapter_for(request)
@@ -198,9 +216,23 @@ def _kept_from_result(job: _Pending, request: EvalRequest, adapter: Adapter) -> 
     return kept
 
 
-def is_main_process() -> bool:
-    """False on every rank but 0 of a `torchrun`/`accelerate launch` run: those ranks train but never write."""
-    return int(os.environ.get("RANK", "0")) == 0
+def _reuse(job: _Pending, request: EvalRequest, adapter: Adapter, store: PartialStore, keys: dict[str, str]):
+    """(languages kept from the result file, languages resumed from partials), as rank 0 reads them.
+
+    Under a launcher the other ranks take rank 0's decision (and a refusal) instead of reading
+    files they may not see alike, so every rank scores the same languages.
+    """
+    from xharness.distributed import decided_by_main
+
+    def decide():
+        kept = _kept_from_result(job, request, adapter)
+        resumed = {} if request.run.overwrite else {lang: o for lang in keys if lang not in kept and (o := store.load(lang, key=keys[lang]))}
+        return kept, {lang: job.loaded[lang] for lang in kept}, resumed
+
+    kept, kept_loaded, resumed = decided_by_main(decide)
+    for lang, data in kept_loaded.items():
+        job.loaded.setdefault(lang, data)
+    return kept, resumed
 
 
 def _model_source(request: EvalRequest, adapter: Adapter, store: PartialStore) -> ModelSource:
@@ -219,28 +251,28 @@ def _task_identity(task: Task) -> dict[str, Any]:
 def _run_task(job, request, adapter, record, cache, load_seconds, reporter, outcome) -> TaskResult | None:
     task = job.task
     requested = list(job.loaded)
-    kept = _kept_from_result(job, request, adapter)
-    if kept and all(lang in kept for lang in requested):
-        reporter.message(f"{task.name}: {job.target} is finished, skipped (use --overwrite to run again)")
-        outcome.skipped.append(job.target)
-        return None
     config = task.config()
     keys = {
         lang: partial_key(model_fingerprint=adapter.fingerprint, config=config, data_fingerprint=job.loaded[lang].fingerprint)
         for lang in requested
     }
     store = PartialStore(request.run.out_dir, record["slug"], task.name)
+    kept, resumed = _reuse(job, request, adapter, store, keys)
+    if kept and all(lang in kept for lang in requested):
+        reporter.message(f"{task.name}: {job.target} is finished, skipped (use --overwrite to run again)")
+        outcome.skipped.append(job.target)
+        return None
     if task.needs_model_source:
         task.use_model_source(_model_source(request, adapter, store))
-    main_process = is_main_process()
-    resumed = {} if request.run.overwrite else {lang: o for lang in requested if lang not in kept and (o := store.load(lang, key=keys[lang]))}
     if resumed:
         reporter.message(f"{task.name}: reusing {len(resumed)} finished language(s) from an interrupted run: {' '.join(resumed)}")
     reporter.message(f"{task.name}: {len(requested) - len(kept)} languages, model {record['name']}")
     embedder = Embedder(adapter, batch_size=request.run.batch_size, cache=cache, progress=reporter.progress, label=task.name, name=adapter.name)
 
+    main = world().is_main
+
     def done(lang: str, result_outcome: LanguageOutcome, seconds: float) -> None:
-        if main_process:
+        if main:
             store.save(lang, result_outcome, key=keys[lang])
         reporter.language_done(task.name, lang, result_outcome.score, seconds)
 
@@ -248,6 +280,11 @@ def _run_task(job, request, adapter, record, cache, load_seconds, reporter, outc
     loaded = {lang: job.loaded[lang] for lang in [*kept, *(lang for lang in requested if lang not in kept)]}
     cut_before = getattr(adapter, "truncated", None) or 0  # texts cut at max length so far
     result = task.run(embedder, model=record, loaded=loaded, finished={**kept, **resumed}, on_language=done)
+    truncated = None if getattr(adapter, "truncated", None) is None else adapter.truncated - cut_before
+    if world().distributed:
+        from xharness.distributed import total
+
+        truncated = total(truncated)  # each rank cut only its share
     result.timing = {"load_model": round(load_seconds, 4), "load_data": round(job.data_seconds, 4), **result.timing}
     result.run = {
         "batch_size": request.run.batch_size,
@@ -256,9 +293,10 @@ def _run_task(job, request, adapter, record, cache, load_seconds, reporter, outc
         "cache": "off" if cache is None else str(cache.folder),
         "reused_languages": sorted(resumed),
         "kept_languages": sorted(kept),
-        "truncated": None if getattr(adapter, "truncated", None) is None else adapter.truncated - cut_before,
+        "truncated": truncated,
+        **({"world_size": world().size} if world().distributed else {}),
     }
-    if not main_process:
+    if not main:  # the same result, computed in step with rank 0; rank 0 alone writes it
         return result
     with locked(job.target.parent):
         result = _merge_concurrent(result, job, request, adapter)
