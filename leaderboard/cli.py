@@ -30,7 +30,7 @@ def build(
     from xharness.leaderboard.references import load_references
     from xharness.leaderboard.tables import build_leaderboard
 
-    collection = collect(results_dir, skip_invalid=skip_invalid, exclude=exclude)
+    collection = collect(results_dir, skip_invalid=skip_invalid, exclude=exclude, by_folder=True)
     for skipped in collection.skipped:
         if warn is not None:
             warn(f"skipped invalid result file: {skipped.reason}")

@@ -58,6 +58,8 @@ def leaderboard_dict(board: Leaderboard) -> dict[str, Any]:
         "tasks": [
             {
                 "task": table.task,
+                "table": table.column,
+                "data": table.data_label,
                 "main_metric": table.main_metric,
                 "languages": list(table.languages),
                 "rows": [
@@ -111,11 +113,11 @@ def csv_rows(board: Leaderboard) -> list[tuple]:
         rows.append(("", row.model, "overall", "", row.average, row.rank, row.complete, ""))
     for table in board.tasks:
         for row in table.rows:
-            rows.append((table.task, row.model, "average", "", row.average, row.rank, row.complete, row.source))
+            rows.append((table.column, row.model, "average", "", row.average, row.rank, row.complete, row.source))
             for lang in table.languages:
-                rows.append((table.task, row.model, "score", lang, row.scores[lang], None, None, row.source))
+                rows.append((table.column, row.model, "score", lang, row.scores[lang], None, None, row.source))
         for ref in table.references:
-            rows.append((table.task, ref.model, "reported", ref.language or ref.scope, ref.value, None, None, ref.source))
+            rows.append((table.column, ref.model, "reported", ref.language or ref.scope, ref.value, None, None, ref.source))
     return rows
 
 

@@ -53,14 +53,14 @@ def overview_html(board: Leaderboard) -> str:
     head += [_th(task, sort="num", first="descending") for task in ov.tasks]
     head.append(_th("average", sort="num", first="descending", classes="avg"))
     body = []
-    n_langs = {t.task: len(t.languages) for t in board.tasks}
+    n_langs = {t.column: len(t.languages) for t in board.tasks}
     for i, row in enumerate(ov.rows):
         cells = [_rank_cell(row.rank), f'<td class="text model" data-v="{esc(row.model)}">{esc(row.model)}</td>']
         for task in ov.tasks:
             value = row.averages[task]
             text = format_score(value)
             if value is not None and not row.task_complete[task]:
-                table = next(t for t in board.tasks if t.task == task)
+                table = next(t for t in board.tasks if t.column == task)
                 k = next(r.n_languages for r in table.rows if r.model == row.model)
                 text += f" ({k}/{n_langs[task]})"
             cells.append(f'<td class="task-avg" data-task="{esc(task)}" data-v="{_data_v(value)}">{esc(text)}</td>')
@@ -90,7 +90,7 @@ def bars_svg(table: TaskTable) -> str:
     width = LABEL_WIDTH + BAR_WIDTH + 60
     parts = [
         f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(table.task)}: average per model">'
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(table.heading)}: average per model">'
     ]
     for i, row in enumerate(rows):
         y = 4 + i * BAR_HEIGHT
@@ -137,11 +137,11 @@ def task_html(table: TaskTable, index: int) -> str:
         cls = "" if row.complete else ' class="incomplete"'
         body.append(f'<tr data-i="{i}" data-model="{esc(row.model)}"{cls}>' + "".join(cells) + "</tr>")
     parts = [
-        f'<section class="task" id="task-{index}" data-task="{esc(table.task)}">',
-        f"<h2>{esc(table.task)} <small>{esc(table.main_metric)}, {n} language{'s' if n != 1 else ''}</small></h2>",
+        f'<section class="task" id="task-{index}" data-task="{esc(table.column)}">',
+        f"<h2>{esc(table.heading)} <small>{esc(table.main_metric)}</small></h2>",
         f'<figure>{bars_svg(table)}<figcaption>Task average per model over all {n} languages of the table '
         "(pale bars: models missing some languages).</figcaption></figure>",
-        f'<div class="table-wrap"><table class="sortable task-table heatmap" data-task="{esc(table.task)}">',
+        f'<div class="table-wrap"><table class="sortable task-table heatmap" data-task="{esc(table.column)}">',
         "<thead><tr>" + "".join(head) + "</tr></thead>",
         "<tbody>" + "\n".join(body) + "</tbody></table></div>",
         '<p class="note">Click a column header to sort. Cell colour: the score, from red (0) to green (100). '

@@ -36,7 +36,7 @@ def overview_lines(board: Leaderboard) -> list[str]:
             value = row.averages[task]
             cell = format_score(value)
             if value is not None and not row.task_complete[task]:
-                table = next(t for t in board.tasks if t.task == task)
+                table = next(t for t in board.tasks if t.column == task)
                 n = next(r.n_languages for r in table.rows if r.model == row.model)
                 cell += f" ({n}/{len(table.languages)})"
             cells.append(cell)
@@ -58,7 +58,7 @@ def overview_lines(board: Leaderboard) -> list[str]:
 
 def task_lines(table: TaskTable) -> list[str]:
     n = len(table.languages)
-    lines = [f"## {md_text(table.task)} ({md_text(table.main_metric)})", ""]
+    lines = [f"## {md_text(table.heading)} ({md_text(table.main_metric)})", ""]
     lines.append(f"{n} language{'s' if n != 1 else ''}; *avg* is the unweighted mean over them, *langs* how many each model has.")
     lines.append("")
     headers = ["rank", "model", "avg", "langs", *(md_text(lang) for lang in table.languages)]

@@ -8,18 +8,25 @@ Conventions (XTREME's where it has one):
   languages it has, unranked;
 - ranks are competition ranks ("1, 2, 2, 4") on averages rounded to the two decimals shown,
   so two models that look tied share a rank; ties are listed by model name;
-- the overview has one row per model and one column per task; the overall average (the
-  unweighted mean of the task averages) exists only for models complete on every task.
+- a table holds only comparable runs: one task, one protocol, one data identity
+  (`data_identity`: a demo manifest, a known data set such as LASER's Tatoeba, or else
+  per-language fingerprints that never disagree); runs that differ get their own table,
+  headed by what its data is; reference rows appear only under the data they were published on;
+- the overview has one row per model and one column per table; the overall average (the
+  unweighted mean of the table averages) exists only for models complete on every table.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from xharness.errors import XharnessError
+from xharness.hashing import sha256_bytes
 from xharness.suggest import did_you_mean
 from xharness.leaderboard.collect import ResultEntry
+from xharness.leaderboard.data_identity import DataIdentity, identify, group_unknown, unknown_identity
 from xharness.leaderboard.references import ReferenceRow
 
 RANK_DECIMALS = 2
@@ -46,6 +53,14 @@ class TaskTable:
     rows: tuple[ModelRow, ...]
     references: tuple[ReferenceRow, ...] = ()
     notes: tuple[str, ...] = ()
+    data_label: str = ""  # what the data is ("LASER v1", "demo (django 5.2 translation catalogues)")
+    data_key: str = ""
+    column: str = ""  # the table's name in the overview: the task, or task · data where a task has several tables
+
+    @property
+    def heading(self) -> str:
+        n = len(self.languages)
+        return " · ".join(x for x in (self.task, self.data_label, f"{n} language{'s' if n != 1 else ''}") if x)
 
 
 @dataclass(frozen=True)
@@ -115,8 +130,11 @@ def _check_filter(kind: str, flag: str, wanted: tuple[str, ...], known: set[str]
         raise XharnessError(f"{flag} {unknown[0]}: no result has this {kind} (found: {listing}){hint}")
 
 
-def build_task_table(task: str, entries: Sequence[ResultEntry], *, languages: tuple[str, ...] = (), references: Sequence[ReferenceRow] = ()) -> TaskTable | None:
-    """The model x language table of one task (None when a language filter leaves it empty)."""
+def build_task_table(
+    task: str, entries: Sequence[ResultEntry], *, languages: tuple[str, ...] = (), references: Sequence[ReferenceRow] = (),
+    data: DataIdentity | None = None,
+) -> TaskTable | None:
+    """The model x language table of one task's comparable runs (None when a language filter leaves it empty)."""
     metrics = sorted({e.result.main_metric for e in entries})
     notes: list[str] = []
     if len(metrics) > 1:
@@ -146,7 +164,7 @@ def build_task_table(task: str, entries: Sequence[ResultEntry], *, languages: tu
             continue
         rows.append(
             ModelRow(
-                model=e.model, rank=None, scores=scores, average=mean(present), n_languages=len(present),
+                model=e.display, rank=None, scores=scores, average=mean(present), n_languages=len(present),
                 complete=len(present) == len(langs), source=e.source,
             )
         )
@@ -162,15 +180,56 @@ def build_task_table(task: str, entries: Sequence[ResultEntry], *, languages: tu
     task_refs = tuple(
         ref for ref in references
         if ref.task == task and ref.metric == metrics[0] and (ref.language is None or ref.language in langs)
+        and (ref.data is None or (data is not None and ref.data == data.dataset and ";limit=" not in data.key))
     )
     return TaskTable(
         task=task, main_metric=metrics[0], languages=langs, rows=tuple(ranked + incomplete),
-        references=task_refs, notes=tuple(notes),
+        references=task_refs, notes=tuple(notes), data_label=data.label if data else "", data_key=data.key if data else "",
+        column=task,
     )
 
 
+def _protocol_key(entry: ResultEntry) -> str:
+    task = entry.result.task
+    return sha256_bytes(json.dumps([task.get("version"), task.get("split"), task.get("protocol")], sort_keys=True, default=str).encode())
+
+
+def comparable_groups(entries: Sequence[ResultEntry]) -> list[tuple[DataIdentity, str, list[ResultEntry]]]:
+    """One task's entries split into groups that may share a table: (data identity, protocol key, entries)."""
+    by_key: dict[tuple[str, str], tuple[DataIdentity, list[ResultEntry]]] = {}
+    unknown: dict[tuple[str, object], list[ResultEntry]] = {}
+    for e in entries:
+        identity = identify(e.result)
+        if identity is None:
+            unknown.setdefault((_protocol_key(e), e.result.config.get("limit")), []).append(e)
+            continue
+        by_key.setdefault((identity.key, _protocol_key(e)), (identity, []))[1].append(e)
+    groups = [(identity, protocol, members) for (_, protocol), (identity, members) in by_key.items()]
+    for (protocol, limit), members in unknown.items():
+        for indices in group_unknown([m.result for m in members]):
+            chosen = [members[i] for i in indices]
+            identity = unknown_identity([m.result for m in chosen], limit=limit if isinstance(limit, int) else None)
+            groups.append((identity, protocol, chosen))
+    return sorted(groups, key=lambda g: (g[0].label.lower(), g[0].label, g[0].key, g[1]))
+
+
+def _task_tables(task, entries, *, languages, references) -> list[TaskTable]:
+    groups = comparable_groups(entries)
+    protocols = {protocol for _, protocol, _ in groups}
+    tables = []
+    for identity, protocol, members in groups:
+        if len(protocols) > 1:
+            identity = replace(identity, label=f"{identity.label} · protocol {protocol[:6]}")
+        table = build_task_table(task, members, languages=languages, references=references, data=identity)
+        if table is not None:
+            tables.append(table)
+    if len(tables) > 1:
+        tables = [replace(t, column=f"{t.task} · {t.data_label}") for t in tables]
+    return tables
+
+
 def build_overview(tables: Sequence[TaskTable]) -> Overview:
-    tasks = tuple(t.task for t in tables)
+    tasks = tuple(t.column for t in tables)
     models = sorted({row.model for t in tables for row in t.rows})
     rows = []
     for model in models:
@@ -179,12 +238,12 @@ def build_overview(tables: Sequence[TaskTable]) -> Overview:
         missing = []
         for table in tables:
             row = next((r for r in table.rows if r.model == model), None)
-            averages[table.task] = row.average if row else None
-            task_complete[table.task] = bool(row and row.complete)
+            averages[table.column] = row.average if row else None
+            task_complete[table.column] = bool(row and row.complete)
             if row is None:
-                missing.append(f"no {table.task} result")
+                missing.append(f"no {table.column} result")
             elif not row.complete:
-                missing.append(f"{table.task}: {row.n_languages} of {len(table.languages)} languages")
+                missing.append(f"{table.column}: {row.n_languages} of {len(table.languages)} languages")
         complete = not missing
         overall = mean([averages[t] for t in tasks]) if complete else None
         rows.append(
@@ -221,9 +280,7 @@ def build_leaderboard(
             by_task.setdefault(e.task, []).append(e)
     tables = []
     for task in sorted(by_task):
-        table = build_task_table(task, by_task[task], languages=language_filter, references=references)
-        if table is not None:
-            tables.append(table)
+        tables += _task_tables(task, by_task[task], languages=language_filter, references=references)
     if not tables:
         raise XharnessError("no task has results for the chosen languages")
     return Leaderboard(

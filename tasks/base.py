@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
+from xharness.data_manifest import read_manifest
 from xharness.hashing import digest
 from xharness.suggest import did_you_mean
 from xharness.errors import XharnessError
@@ -104,6 +105,10 @@ class Task(ABC):
 
     def known_languages(self) -> list[str]:
         return self.available_languages()
+
+    def data_folder(self) -> Path:
+        """The folder the language files are read from (where a data manifest would sit)."""
+        return self.data_dir
 
     def protocol(self) -> dict[str, Any]:
         """How the numbers are produced (direction, margin, threshold rule...)."""
@@ -206,6 +211,9 @@ class Task(ABC):
             "data_files": {lang: {"files": list(loaded[lang].files), "sha256": loaded[lang].fingerprint} for lang in langs},
             "languages": langs,
         }
+        manifest = read_manifest(self.data_folder())
+        if manifest is not None:
+            task_info["data_source"] = manifest
         return TaskResult(
             task=task_info,
             model=dict(model),

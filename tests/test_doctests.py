@@ -17,6 +17,8 @@ MODULES = (
     "xharness.suggest",
     "xharness.embedding",
     "xharness.demo.builds",
+    "xharness.data_manifest",
+    "xharness.leaderboard.data_identity",
 )
 
 
