@@ -197,7 +197,7 @@ def mine_command(src, tgt, model, out, fmt, k, margin, retrieval, index, thresho
 
     check_mine_inputs(src, tgt, out=out, threshold=threshold, fmt=fmt)  # before the model loads: a typo costs nothing
     loaded = load_adapter(model, adapter=adapter, options=AdapterOptions())
-    cache = None if no_cache else EmbeddingCache(loaded.fingerprint)
+    cache = None if no_cache else EmbeddingCache(loaded.fingerprint, model={"name": loaded.name, "kind": loaded.kind})
     embed = Embedder(loaded, batch_size=batch_size, cache=cache, progress=_Progress, label="mine", name=loaded.name)
     written = mine_files(src, tgt, embed, out=out, fmt=fmt, k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index)
     click.echo(f"{written} pairs written to {out}")
@@ -221,8 +221,12 @@ def cache_info(cache_dir: Path | None) -> None:
     if not entries:
         click.echo("empty")
         return
-    rows = [[e["fingerprint"][:16], str(e["vectors"]), str(e["shards"]), f"{e['bytes'] / 1e6:.1f} MB"] for e in entries]
-    click.echo(format_table(["fingerprint", "vectors", "shards", "size"], rows))
+    rows = [
+        [e["fingerprint"][:16], ", ".join(e["models"]) or "(unknown: cached before names were kept)", str(e["vectors"]),
+         str(e["shards"]), f"{e['bytes'] / 1e6:.1f} MB"]
+        for e in entries
+    ]
+    click.echo(format_table(["fingerprint", "model", "vectors", "shards", "size"], rows, align_right_from=2))
 
 
 @cache_group.command("clear")

@@ -96,7 +96,9 @@ def leaderboard_command(results_dir, out_dir, formats, languages, tasks, skip_in
 @click.option("--resamples", type=click.IntRange(min=1), default=10_000, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (fixed: the same inputs give the same intervals).")
 @click.option("--confidence", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=0.95, show_default=True)
-def compare_command(a, b, fmt, out_file, tasks, languages, resamples, seed, confidence) -> None:
+@click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
+              help="Multiple-comparison adjustment over each task's per-language tests (as report); none: flag where the interval excludes 0.")
+def compare_command(a, b, fmt, out_file, tasks, languages, resamples, seed, confidence, adjust) -> None:
     """Per task and language: the scores of A and B, B - A, and a paired bootstrap interval.
 
     A and B are two result files of one task, or two model folders (results/<model>/).
@@ -105,7 +107,7 @@ def compare_command(a, b, fmt, out_file, tasks, languages, resamples, seed, conf
     from xharness.leaderboard.compare import compare
     from xharness.leaderboard.render_compare import RENDERERS
 
-    comparison = compare(a, b, n_resamples=resamples, seed=seed, confidence=confidence, tasks=tasks, languages=languages)
+    comparison = compare(a, b, n_resamples=resamples, seed=seed, confidence=confidence, tasks=tasks, languages=languages, adjust=adjust)
     text = RENDERERS[fmt](comparison)
     if out_file is None:
         click.echo(text, nl=False)
