@@ -233,7 +233,7 @@ ANY = (-math.inf, math.inf)
 METRIC_RANGES: dict[str, tuple[float, float]] = {
     **dict.fromkeys(
         ("accuracy", "accuracy_xx2en", "accuracy_margin", "accuracy_std", "macro_f1", "macro_f1_std",
-         "f1", "f1_dev", "f1_oracle", "precision", "recall"),
+         "f1", "f1_dev", "f1_oracle", "precision", "recall", "majority_baseline", "chance_baseline", "unpredictable_share"),
         SCORE,
     ),
     **dict.fromkeys(("n", "n_gold", "n_dev_gold", "n_candidates", "n_accepted"), COUNT),

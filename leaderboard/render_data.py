@@ -77,6 +77,8 @@ def leaderboard_dict(board: Leaderboard) -> dict[str, Any]:
                 "reported": [
                     {**ref.to_dict(), "note": "reported, not run here"} for ref in table.references
                 ],
+                **({"baselines": {name: {lang: _num(v) for lang, v in values.items()} for name, values in table.baselines}}
+                   if table.baselines else {}),
                 "notes": list(table.notes),
             }
             for table in board.tasks
@@ -107,7 +109,7 @@ def _cell(value: Any) -> str:
 
 
 def csv_rows(board: Leaderboard) -> list[tuple]:
-    """Tidy rows: kind is `score` (one language), `average` (task average), `overall`, or `reported`."""
+    """Tidy rows: kind is `score` (one language), `average` (task average), `overall`, `reported` or `baseline`."""
     rows: list[tuple] = []
     for row in board.overview.rows:
         rows.append(("", row.model, "overall", "", row.average, row.rank, row.complete, ""))
@@ -118,6 +120,10 @@ def csv_rows(board: Leaderboard) -> list[tuple]:
                 rows.append((table.column, row.model, "score", lang, row.scores[lang], None, None, row.source))
         for ref in table.references:
             rows.append((table.column, ref.model, "reported", ref.language or ref.scope, ref.value, None, None, ref.source))
+        for name, values in table.baselines:
+            for lang in table.languages:
+                if values[lang] is not None:
+                    rows.append((table.column, name, "baseline", lang, values[lang], None, None, ""))
     return rows
 
 

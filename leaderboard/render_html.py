@@ -147,6 +147,19 @@ def task_html(table: TaskTable, index: int) -> str:
         '<p class="note">Click a column header to sort. Cell colour: the score, from red (0) to green (100). '
         "The language filter hides columns and recomputes averages and ranks over the languages shown.</p>",
     ]
+    if table.baselines:
+        head_cells = "".join(f'<th data-lang="{esc(lang)}">{esc(lang)}</th>' for lang in table.languages)
+        rows = "\n".join(
+            f'<tr><td class="text">{esc(name)}</td>'
+            + "".join(f'<td class="lang-cell" data-lang="{esc(lang)}">{format_score(values[lang])}</td>' for lang in table.languages)
+            + "</tr>"
+            for name, values in table.baselines
+        )
+        parts.append(
+            '<div class="table-wrap"><table class="baselines"><caption>Baselines per language (not ranked): majority class = '
+            "the English training split's most frequent label for every item; chance = a uniform guess among the trained labels"
+            f'</caption><thead><tr><th class="text">baseline</th>{head_cells}</tr></thead><tbody>{rows}</tbody></table></div>'
+        )
     if table.references:
         rows = "\n".join(
             f'<tr><td class="text">{esc(ref.model)}<span class="tag">reported, not run here</span></td>'

@@ -68,7 +68,16 @@ def task_lines(table: TaskTable) -> list[str]:
             [_rank(row.rank), md_text(row.model), format_score(row.average), f"{row.n_languages}/{n}",
              *(format_score(row.scores[lang]) for lang in table.languages)]
         )
+    for name, values in table.baselines:
+        present = [v for v in values.values() if v is not None]
+        rows.append(
+            ["", f"*{md_text(name)}* (baseline)", format_score(sum(present) / len(present) if present else None), "",
+             *(format_score(values[lang]) for lang in table.languages)]
+        )
     lines += _table(headers, rows, left=2)
+    if table.baselines:
+        lines += ["", "Baselines (not ranked): *majority class* predicts the English training split's most frequent label "
+                  "for every item; *chance* is a uniform guess among the labels the probe was trained on."]
     if table.references:
         lines += ["", "Reported in papers, not run here (the papers' data and protocols; not ranked):", ""]
         ref_rows = [

@@ -56,6 +56,7 @@ class TaskTable:
     data_label: str = ""  # what the data is ("LASER v1", "demo (django 5.2 translation catalogues)")
     data_key: str = ""
     column: str = ""  # the table's name in the overview: the task, or task · data where a task has several tables
+    baselines: tuple[tuple[str, dict[str, float | None]], ...] = ()  # (name, score per language): what a probe is read against
 
     @property
     def heading(self) -> str:
@@ -177,6 +178,13 @@ def build_task_table(
             "models without a score for every language are listed after the ranked ones, "
             "with the average over the languages they have (not comparable, not ranked)"
         )
+    baselines = _baselines(entries, langs)
+    short = sorted(
+        {lang for e in entries for lang in langs if lang in e.result.scores
+         and (e.result.scores[lang].metrics.get("unpredictable_share") or 0) > 0}
+    )
+    if short:
+        notes.append("the probe cannot predict some test labels (they are missing from its training labels) in: " + ", ".join(short))
     task_refs = tuple(
         ref for ref in references
         if ref.task == task and ref.metric == metrics[0] and (ref.language is None or ref.language in langs)
@@ -184,9 +192,25 @@ def build_task_table(
     )
     return TaskTable(
         task=task, main_metric=metrics[0], languages=langs, rows=tuple(ranked + incomplete),
-        references=task_refs, notes=tuple(notes), data_label=data.label if data else "", data_key=data.key if data else "",
+        references=task_refs, notes=tuple(notes), baselines=baselines, data_label=data.label if data else "", data_key=data.key if data else "",
         column=task,
     )
+
+
+BASELINES = (("majority_baseline", "majority class"), ("chance_baseline", "chance (uniform)"))
+
+
+def _baselines(entries: Sequence[ResultEntry], langs: tuple[str, ...]) -> tuple[tuple[str, dict[str, float | None]], ...]:
+    """Per-language baselines recorded by classification probes (the same data in one table: the first found)."""
+    out = []
+    for metric, name in BASELINES:
+        values: dict[str, float | None] = {}
+        for lang in langs:
+            found = [e.result.scores[lang].metrics.get(metric) for e in entries if lang in e.result.scores]
+            values[lang] = next((v for v in found if v is not None), None)
+        if any(v is not None for v in values.values()):
+            out.append((name, values))
+    return tuple(out)
 
 
 def _protocol_key(entry: ResultEntry) -> str:

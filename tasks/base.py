@@ -43,6 +43,7 @@ class LanguageData:
     payload: Any
     fingerprint: str
     files: tuple[str, ...]
+    summary: Mapping[str, Any] = field(default_factory=dict)  # what the data holds, recorded beside its files (label counts)
 
 
 class Task(ABC):
@@ -208,7 +209,10 @@ class Task(ABC):
             "protocol": self.protocol(),
             "data_dir": str(self.data_dir),
             "data_fingerprint": digest({lang: loaded[lang].fingerprint for lang in langs}),
-            "data_files": {lang: {"files": list(loaded[lang].files), "sha256": loaded[lang].fingerprint} for lang in langs},
+            "data_files": {
+                lang: {"files": list(loaded[lang].files), "sha256": loaded[lang].fingerprint, **dict(loaded[lang].summary)}
+                for lang in langs
+            },
             "languages": langs,
         }
         manifest = read_manifest(self.data_folder())

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -177,7 +177,8 @@ class ClassificationTask(Task):
                 h.update(f"{part.split}:{path.name}\0".encode() + bytes.fromhex(self.data.sha256(path)))
                 names.append(self._relative(path))
         h.update(str(self.limit).encode())
-        return LanguageData(payload=test, fingerprint=h.hexdigest(), files=tuple(dict.fromkeys(names)))
+        summary = {"labels": dict(sorted(Counter(test.labels).items()))}
+        return LanguageData(payload=test, fingerprint=h.hexdigest(), files=tuple(dict.fromkeys(names)), summary=summary)
 
     def _relative(self, path: Path) -> str:
         try:
@@ -235,7 +236,10 @@ class ClassificationTask(Task):
             f1s.append(100.0 * macro_f1(pred, gold))
         acc, acc_std = mean_std(accs)
         f1, f1_std = mean_std(f1s)
-        metrics = {"accuracy": acc, "accuracy_std": acc_std, "macro_f1": f1, "macro_f1_std": f1_std}
+        metrics = {
+            "accuracy": acc, "accuracy_std": acc_std, "macro_f1": f1, "macro_f1_std": f1_std,
+            **baselines(gold, self.english()[0].labels, probes),
+        }
         items = {
             "predicted": [str(p) for p in first.tolist()],
             "gold": list(test.labels),
@@ -293,6 +297,27 @@ class ClassificationTask(Task):
         if self._skipped:
             protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
         return protocol
+
+
+def baselines(gold: np.ndarray, train_labels: Sequence[str], probes: Sequence[Probe]) -> dict[str, float]:
+    """What a probe's accuracy is read against, x100: the English training split's most frequent label
+    predicted for every item (ties: the first in sorted order), a uniform guess among the labels the
+    probes were trained on, and the share of items whose gold label no probe can predict.
+
+    Example:
+        >>> class P: classes = np.array(["a", "b"])
+        >>> baselines(np.array(["a", "b", "b", "c"]), ["a", "a", "b"], [P()])
+        {'majority_baseline': 25.0, 'chance_baseline': 50.0, 'unpredictable_share': 25.0}
+    """
+    counts = Counter(train_labels)
+    majority = min(counts, key=lambda label: (-counts[label], label))
+    predictable = set.intersection(*(set(map(str, p.classes.tolist())) for p in probes)) if probes else set(counts)
+    gold = np.asarray(gold).astype(str)
+    return {
+        "majority_baseline": 100.0 * float(np.mean(gold == majority)),
+        "chance_baseline": 100.0 / len(predictable) if predictable else 0.0,
+        "unpredictable_share": 100.0 * float(np.mean([g not in predictable for g in gold.tolist()])),
+    }
 
 
 class Classify(ClassificationTask):

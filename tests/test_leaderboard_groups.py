@@ -132,3 +132,25 @@ def test_demo_results_and_a_real_run_in_one_tree(tmp_path):
         "## tatoeba · files in other-data, fingerprint " + headings[1].split("fingerprint ")[1],
     ]
     assert "usem3 \\[demo/usem3\\]" in out.stdout and "usem3 \\[usem3\\]" in out.stdout
+
+
+def test_probe_tables_show_baselines_and_flag_unpredictable_labels(tmp_path):
+    from xharness.leaderboard.render import render
+
+    result = tatoeba("m", {"de": 40.0, "ru": 0.0}, fingerprints={"de": "a", "ru": "b"})
+    result.task["name"] = "classify"
+    extra = {"de": (30.0, 25.0, 0.0), "ru": (50.0, 25.0, 10.0)}
+    result.scores = {
+        lang: LanguageScore(main_score=s.main_score, n=s.n, metrics={
+            **s.metrics, "majority_baseline": extra[lang][0], "chance_baseline": extra[lang][1], "unpredictable_share": extra[lang][2]})
+        for lang, s in result.scores.items()
+    }
+    result.to_disk(tmp_path / "r")
+    board = build(tmp_path / "r")
+    (table,) = board.tasks
+    assert dict(table.baselines)["majority class"] == {"de": 30.0, "ru": 50.0}
+    assert any("cannot predict some test labels" in note and "ru" in note for note in table.notes)
+    md = render(board, "md")
+    assert "| | *majority class* (baseline) | 40.00 | | 30.00 | 50.00 |" in md.replace("|  |", "| |")
+    assert "classify,chance (uniform),baseline,ru,25.0" in render(board, "csv")
+    assert 'class="baselines"' in render(board, "html")
