@@ -186,6 +186,8 @@ class Task(ABC):
                 scores[lang] = finished[lang].score
                 items[lang] = dict(finished[lang].items)
                 continue
+            if hasattr(embed, "context"):
+                embed.context = lang  # progress names the language being encoded
             started = time.perf_counter()
             encode_before = timer.seconds.get("encode", 0.0)
             outcome = self.evaluate_language(lang, loaded[lang].payload, timed_embed)

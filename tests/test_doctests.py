@@ -18,6 +18,7 @@ MODULES = (
     "xharness.embedding",
     "xharness.demo.builds",
     "xharness.data_manifest",
+    "xharness.progress",
     "xharness.leaderboard.data_identity",
 )
 
