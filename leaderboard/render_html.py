@@ -1,7 +1,8 @@
 """The leaderboard as one self-contained static HTML page: inline CSS, JS and SVG, nothing fetched.
 
-Sortable tables (click a column header), the per-language scores as a heatmap (cell colour
-from red at 0 to green at 100), a bar chart of each model's task average, and a language
+Sortable tables (click a column header), the per-language scores as a heatmap (a colour-blind-
+safe viridis-like scale over each table's own range, with its legend; `palette`), each cell's
+n and std (where the result has one) on hover and, with "show n and ± std", in the cell, a bar chart of each model's task average, and a language
 filter that hides columns and recomputes averages and ranks over the languages shown.
 Every string from a result file goes through `html.escape`; the page's Content-Security-Policy
 allows no network access at all and runs only the one script it carries (pinned by hash).
@@ -15,6 +16,7 @@ import html
 from importlib import resources
 
 from xharness.leaderboard.formats import esc, format_score, reported
+from xharness.leaderboard.palette import cell_style, gradient_css
 from xharness.leaderboard.tables import Leaderboard, TaskTable
 
 BAR_WIDTH = 360
@@ -26,12 +28,31 @@ def _asset(name: str) -> str:
     return resources.files("xharness.leaderboard").joinpath(name).read_text(encoding="utf-8")
 
 
-def heat(value: float | None) -> str:
-    """Background colour for a 0-100 score: hue 0 (red) to 120 (green), light enough for black text."""
-    if value is None:
-        return ""
-    clamped = min(max(value, 0.0), 100.0)
-    return f"background:hsl({clamped * 1.2:.0f},65%,82%)"
+def _cell_detail(row, lang: str) -> tuple[str, str]:
+    """(title text, visible detail) of one score cell: n, and ± std where the result has one."""
+    n = row.n.get(lang)
+    spread = row.spread.get(lang)
+    if n is None:
+        return "", ""
+    title = f"n = {n}" + ("" if spread is None else f"; ± {spread:.2f} (std over seeds)")
+    shown = f"n={n}" + ("" if spread is None else f" ±{spread:.2f}")
+    return title, shown
+
+
+def _range(table: TaskTable) -> tuple[float, float]:
+    values = [v for row in table.rows for v in row.scores.values() if v is not None]
+    return (min(values), max(values)) if values else (0.0, 100.0)
+
+
+def legend_html(low: float, high: float) -> str:
+    """The colour scale of a table, lowest to highest score."""
+    return (
+        f'<div class="legend" role="img" aria-label="colour scale from {format_score(low)} to {format_score(high)}">'
+        f'<span class="legend-label">{format_score(low)}</span>'
+        f'<span class="legend-bar" style="background:{gradient_css()}"></span>'
+        f'<span class="legend-label">{format_score(high)}</span>'
+        '<span class="legend-text">cell colour: the score on this table\'s range (dark = lowest, yellow = highest)</span></div>'
+    )
 
 
 def _data_v(value: float | None) -> str:
@@ -120,6 +141,7 @@ def task_html(table: TaskTable, index: int) -> str:
         for lang in table.languages
     ]
     body = []
+    low, high = _range(table)
     for i, row in enumerate(table.rows):
         cells = [
             _rank_cell(row.rank),
@@ -129,10 +151,14 @@ def task_html(table: TaskTable, index: int) -> str:
         ]
         for lang in table.languages:
             value = row.scores[lang]
-            style = heat(value)
+            style = cell_style(value, low, high)
             style_attr = f' style="{style}"' if style else ""
+            title, shown = _cell_detail(row, lang) if value is not None else ("", "")
+            title_attr = f' title="{esc(title)}"' if title else ""
+            detail = f'<span class="detail"> {esc(shown)}</span>' if shown else ""
             cells.append(
-                f'<td class="lang-cell" data-lang="{esc(lang)}" data-v="{_data_v(value)}"{style_attr}>{format_score(value)}</td>'
+                f'<td class="lang-cell" data-lang="{esc(lang)}" data-v="{_data_v(value)}"{style_attr}{title_attr}>'
+                f"{format_score(value)}{detail}</td>"
             )
         cls = "" if row.complete else ' class="incomplete"'
         body.append(f'<tr data-i="{i}" data-model="{esc(row.model)}"{cls}>' + "".join(cells) + "</tr>")
@@ -144,8 +170,10 @@ def task_html(table: TaskTable, index: int) -> str:
         f'<div class="table-wrap"><table class="sortable task-table heatmap" data-task="{esc(table.column)}">',
         "<thead><tr>" + "".join(head) + "</tr></thead>",
         "<tbody>" + "\n".join(body) + "</tbody></table></div>",
-        '<p class="note">Click a column header to sort. Cell colour: the score, from red (0) to green (100). '
-        "The language filter hides columns and recomputes averages and ranks over the languages shown.</p>",
+        legend_html(low, high),
+        '<p class="note">Click a column header to sort. Hover a score for its n and spread, or tick '
+        '<em>show n and ± std</em> above. The language filter hides columns and recomputes averages and ranks '
+        "over the languages shown.</p>",
     ]
     if table.baselines:
         head_cells = "".join(f'<th data-lang="{esc(lang)}">{esc(lang)}</th>' for lang in table.languages)
@@ -189,7 +217,8 @@ def filter_html(board: Leaderboard) -> str:
     return (
         '<section id="filters"><fieldset><legend>Languages shown</legend>'
         '<button type="button" id="langs-all">all</button> <button type="button" id="langs-none">none</button> '
-        f"{boxes}</fieldset></section>"
+        f"{boxes}</fieldset>"
+        '<label class="details-toggle"><input type="checkbox" id="show-details"> show n and ± std in the cells</label></section>'
     )
 
 

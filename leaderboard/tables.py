@@ -19,7 +19,7 @@ Conventions (XTREME's where it has one):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 from xharness.errors import XharnessError
@@ -43,6 +43,8 @@ class ModelRow:
     n_languages: int
     complete: bool
     source: str
+    n: dict[str, int] = field(default_factory=dict)  # items behind each language's score
+    spread: dict[str, float] = field(default_factory=dict)  # the score's std where the result has one (`<main>_std`)
 
 
 @dataclass(frozen=True)
@@ -163,10 +165,16 @@ def build_task_table(
         present = [v for v in scores.values() if v is not None]
         if not present:
             continue
+        spread_metric = f"{metrics[0]}_std"
         rows.append(
             ModelRow(
                 model=e.display, rank=None, scores=scores, average=mean(present), n_languages=len(present),
                 complete=len(present) == len(langs), source=e.source,
+                n={lang: e.result.scores[lang].n for lang in langs if lang in e.result.scores},
+                spread={
+                    lang: e.result.scores[lang].metrics[spread_metric] for lang in langs
+                    if lang in e.result.scores and e.result.scores[lang].metrics.get(spread_metric) is not None
+                },
             )
         )
     complete = _order([r for r in rows if r.complete], key_average=lambda r: r.average, key_name=lambda r: r.model)

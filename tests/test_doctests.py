@@ -19,6 +19,7 @@ MODULES = (
     "xharness.demo.builds",
     "xharness.data_manifest",
     "xharness.progress",
+    "xharness.leaderboard.palette",
     "xharness.leaderboard.data_identity",
 )
 
