@@ -258,8 +258,9 @@ def demo_command(out_dir: Path, overwrite: bool, quiet: bool, log_format: str) -
 
 
 # The aggregation commands live with the leaderboard package; they import nothing heavy.
-from xharness.leaderboard.cli import compare_command, leaderboard_command, report_command  # noqa: E402
+from xharness.leaderboard.cli import compare_command, export_command, leaderboard_command, report_command  # noqa: E402
 
 main.add_command(leaderboard_command)
 main.add_command(compare_command)
 main.add_command(report_command)
+main.add_command(export_command)

@@ -168,3 +168,38 @@ def report_command(results_dir, baseline, out_dir, formats, adjust, names_file, 
     figures = () if "none" in figure_formats else (figure_formats or ("svg", "png"))
     for path in write_report(report, out_dir, formats or REPORT_FORMATS, figure_formats=figures):
         click.echo(f"written: {path}", err=True)
+
+
+@click.command("export")
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["mteb", "long", "jsonl"]), required=True,
+              help="mteb: MTEB result folders (needs -o); long: one CSV row per language and metric; jsonl: the same rows as JSON lines.")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path),
+              help="Folder (mteb) or file (long, jsonl; default stdout).")
+@click.option("--skip-invalid", is_flag=True, help="Leave out invalid result files with a warning instead of stopping.")
+def export_command(results_dir, fmt, out, skip_invalid) -> None:
+    """Every result under RESULTS_DIR in a format other tools read (MTEB's results, or a long table)."""
+    from xharness.fileio import atomic_write_text
+    from xharness.leaderboard.collect import collect
+    from xharness.leaderboard.export import render_long, write_mteb
+
+    collection = collect(results_dir, skip_invalid=skip_invalid, by_folder=True, exclude=[out] if out is not None else [])
+    for skipped in collection.skipped:
+        _warn(f"skipped invalid result file: {skipped.reason}")
+    if fmt == "mteb":
+        if out is None:
+            raise XharnessError("--format mteb needs -o/--out (a folder to write the model folders into)")
+        written, left_out = write_mteb(collection.entries, out)
+        for source, why in left_out:
+            _warn(f"not exported to MTEB's format: {source}: {why}")
+        for path in written:
+            click.echo(f"written: {path}", err=True)
+        if not written:
+            raise XharnessError("no result could be exported in MTEB's format (see the warnings above)")
+        return
+    text = render_long(collection.entries, fmt)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_text(out, text)
+        click.echo(f"written: {out}", err=True)

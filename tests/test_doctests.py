@@ -20,6 +20,7 @@ MODULES = (
     "xharness.data_manifest",
     "xharness.progress",
     "xharness.leaderboard.palette",
+    "xharness.leaderboard.export",
     "xharness.leaderboard.data_identity",
 )
 
