@@ -143,8 +143,10 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
     reporter, end = _reporter(quiet, log_format)
     try:
         outcome = run_eval(request, reporter=reporter)
-    finally:
-        end()
+    except BaseException:
+        end(finished=False)
+        raise
+    end()
     _print_outcome(outcome)
 
 
@@ -200,8 +202,10 @@ def mine_command(src, tgt, model, out, fmt, k, margin, retrieval, index, thresho
     embed = Embedder(loaded, batch_size=batch_size, cache=cache, progress=reporter.progress, label="mine", name=loaded.name)
     try:
         written = mine_files(src, tgt, embed, out=out, fmt=fmt, k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index)
-    finally:
-        end()
+    except BaseException:
+        end(finished=False)
+        raise
+    end()
     click.echo(f"{written} pairs written to {out}")
 
 
@@ -253,8 +257,10 @@ def demo_command(out_dir: Path, overwrite: bool, quiet: bool, log_format: str) -
     reporter, end = _reporter(quiet, log_format)
     try:
         run_demo(out_dir, overwrite=overwrite, reporter=reporter, show=_print_outcome)
-    finally:
-        end()
+    except BaseException:
+        end(finished=False)
+        raise
+    end()
 
 
 # The aggregation commands live with the leaderboard package; they import nothing heavy.

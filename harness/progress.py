@@ -24,6 +24,8 @@ import time
 from datetime import datetime, timezone
 from typing import IO, Any, Callable
 
+from xharness.table import printable
+
 DEFAULT_INTERVAL = 10.0  # seconds between progress lines when stderr is not a terminal
 MODES = ("bar", "text", "json", "quiet")
 
@@ -115,10 +117,15 @@ class ProgressLog:
                 self._report("grow")
         return _Handle(self)
 
-    def close(self) -> None:
-        """End the open phase (the run is over)."""
+    def close(self, *, finished: bool = True) -> None:
+        """End the open phase: the run is over (`finished`), or stopped by an error (then said so, never `done`)."""
         with self._lock:
-            self._finish_phase()
+            if finished:
+                self._finish_phase()
+            elif self._phase is not None:
+                self._report("stopped")
+                self._end_bar_line()
+                self._phase = None
         self._stop.set()
 
     # -- internals -------------------------------------------------------------------------------
@@ -158,7 +165,7 @@ class ProgressLog:
             return
         record = {"event": f"encoding_{event}", "phase": f"encoding {phase.label}", "done": phase.done,
                   "total": phase.total, "sentences_per_s": round(phase.rate(), 1)}
-        text = f"encoding {phase.label}: {self._status(phase)}" + (" done" if event == "end" else "")
+        text = f"encoding {phase.label}: {self._status(phase)}" + {"end": " done", "stopped": " stopped"}.get(event, "")
         self._emit(record, text)
 
     def _draw(self) -> None:
@@ -169,7 +176,7 @@ class ProgressLog:
         filled = int(width * phase.done / phase.total) if phase.total else width
         bar = "#" * filled + "-" * (width - filled)
         pct = 100.0 * phase.done / phase.total if phase.total else 100.0
-        line = (f"encoding {phase.label} ({count(phase.total)} sentences) [{bar}] {pct:3.0f}% "
+        line = (f"encoding {printable(phase.label)} ({count(phase.total)} sentences) [{bar}] {pct:3.0f}% "
                 f"{phase.rate():.0f} sentences/s")
         self.stream.write("\r" + line + "\x1b[K")
         self.stream.flush()
@@ -185,9 +192,9 @@ class ProgressLog:
         if self.mode == "json":
             self.stream.write(json.dumps({"time": _now(), **record}, ensure_ascii=False) + "\n")
         elif self.mode == "text":
-            self.stream.write(f"{_now()} {text}\n")
+            self.stream.write(f"{_now()} {printable(text)}\n")
         else:
-            self.stream.write(text + "\n")
+            self.stream.write(printable(text) + "\n")  # a name from a file must not move a terminal's cursor
         self.stream.flush()
 
     def _start_timer(self) -> None:
@@ -211,7 +218,7 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
-def reporter_for(mode: str | None = None, *, stream: IO[str] | None = None) -> tuple[Any, Callable[[], None]]:
+def reporter_for(mode: str | None = None, *, stream: IO[str] | None = None) -> tuple[Any, Callable[..., None]]:
     """A `runner.Reporter` writing through a new ProgressLog, and the function that ends it."""
     from xharness.runner import Reporter
 
