@@ -1,4 +1,4 @@
-"""The `xharness leaderboard`, `xharness compare` and `xharness report` commands (registered on the main group)."""
+"""The `xharness leaderboard`, `compare`, `report` and `export` commands (registered on the main group)."""
 
 from __future__ import annotations
 
