@@ -31,9 +31,9 @@ import numpy as np
 
 from xharness.errors import XharnessError
 from xharness.fileio import atomic_write_text
-from xharness.hashing import sha256_bytes
 from xharness.leaderboard.collect import ResultEntry
 from xharness.leaderboard.data_identity import identify, unknown_identity
+from xharness.leaderboard.tables import protocol_key
 from xharness.results import load_items
 from xharness.tasks.languages import SHORT_TO_LASER
 
@@ -174,7 +174,7 @@ def long_rows(entries: Sequence[ResultEntry]) -> list[dict[str, Any]]:
     for entry in entries:
         r = entry.result
         identity = identify(r) or unknown_identity([r], limit=None)
-        protocol = sha256_bytes(json.dumps(r.task.get("protocol"), sort_keys=True, default=str).encode())[:12]
+        protocol = protocol_key(r.task)[:12]
         for lang, score in r.scores.items():
             for metric, value in {"main_score": score.main_score, **dict(score.metrics)}.items():
                 if value is None:

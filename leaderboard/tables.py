@@ -221,9 +221,21 @@ def _baselines(entries: Sequence[ResultEntry], langs: tuple[str, ...]) -> tuple[
     return tuple(out)
 
 
+# What a probe's fit chose or how it went, recorded in its protocol beside the settings: differs
+# between models by nature, so it never splits a table (tasks/classification.py `protocol`).
+PROTOCOL_OUTCOMES = frozenset({"chosen_c", "c_selected_by", "converged", "train_size_per_seed", "skipped_empty_test_rows"})
+
+
+def protocol_key(task: dict) -> str:
+    """A hash of what defines the protocol: task version, split and the protocol's settings (not its outcomes)."""
+    protocol = task.get("protocol")
+    if isinstance(protocol, dict):
+        protocol = {k: v for k, v in protocol.items() if k not in PROTOCOL_OUTCOMES}
+    return sha256_bytes(json.dumps([task.get("version"), task.get("split"), protocol], sort_keys=True, default=str).encode())
+
+
 def _protocol_key(entry: ResultEntry) -> str:
-    task = entry.result.task
-    return sha256_bytes(json.dumps([task.get("version"), task.get("split"), task.get("protocol")], sort_keys=True, default=str).encode())
+    return protocol_key(entry.result.task)
 
 
 def comparable_groups(entries: Sequence[ResultEntry]) -> list[tuple[DataIdentity, str, list[ResultEntry]]]:

@@ -154,3 +154,11 @@ def test_probe_tables_show_baselines_and_flag_unpredictable_labels(tmp_path):
     assert "| | *majority class* (baseline) | 40.00 | | 30.00 | 50.00 |" in md.replace("|  |", "| |")
     assert "classify,chance (uniform),baseline,ru,25.0" in render(board, "csv")
     assert 'class="baselines"' in render(board, "html")
+
+
+def test_a_probes_fit_outcomes_do_not_split_its_table(tmp_path):
+    for model, c in (("a", [1.0]), ("b", [0.1])):
+        r = tatoeba(model, {"de": 50.0}, fingerprints={"de": "x"})
+        r.task["protocol"] = {"seeds": [0], "chosen_c": c, "converged": [True]}
+        r.to_disk(tmp_path / "r")
+    assert len(build(tmp_path / "r").tasks) == 1
