@@ -152,14 +152,18 @@ def write_mteb(entries: Iterable[ResultEntry], out: Path) -> tuple[list[Path], l
         if isinstance(converted, str):
             skipped.append((entry.source, converted))
             continue
-        folder = Path(out) / entry.display.replace("/", "__") / MODEL_REVISION
+        folder = Path(out) / entry.model.replace("/", "__") / MODEL_REVISION
         path = folder / f"{converted['task_name']}.json"
+        if path in seen:  # the same model name in two folders (a rerun, the demo's): the folder tells them apart
+            where = Path(entry.source).parent.as_posix().replace("/", "__")
+            folder = Path(out) / f"{entry.model.replace('/', '__')}__{where}" / MODEL_REVISION
+            path = folder / f"{converted['task_name']}.json"
         if path in seen:
             raise XharnessError(f"{entry.source} and {seen[path]} would both be {path}")
         seen[path] = entry.source
         atomic_write_text(path, json.dumps(converted, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
         meta = folder / "model_meta.json"
-        atomic_write_text(meta, json.dumps({"name": entry.display, "revision": MODEL_REVISION,
+        atomic_write_text(meta, json.dumps({"name": entry.model, "revision": MODEL_REVISION,
                                             "xharness": {"model": entry.result.model}}, indent=2, ensure_ascii=False) + "\n")
         written += [path] if meta in written else [path, meta]
     return written, skipped
