@@ -18,7 +18,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class CacheStats:
 class EmbeddingCache:
     """Vectors of one fingerprint. `get` returns what is cached; `put` adds new vectors."""
 
-    def __init__(self, fingerprint: str, *, root: Path | None = None) -> None:
+    def __init__(self, fingerprint: str, *, root: Path | None = None, model: Mapping[str, Any] | None = None) -> None:
         if not fingerprint or any(c in fingerprint for c in "/\\."):
             raise ValueError(f"a cache fingerprint must be a plain token, got {fingerprint!r}")
         self.fingerprint = fingerprint
@@ -63,6 +63,7 @@ class EmbeddingCache:
         self._dim: int | None = None
         self._seen: set[str] = set()
         self.writable = True  # False after the first write that failed: warned once, then memory only
+        self.model = dict(model) if model else None  # name and kind, kept in `model.json` for `cache info`
         self.refresh()
 
     def refresh(self) -> None:
@@ -168,6 +169,7 @@ class EmbeddingCache:
             atomic_write_bytes(self.folder / f"{name}.npz", blob)
             # The description goes last: a shard without one is invisible, never half-read.
             atomic_write_json(self.folder / f"{name}.json", meta)
+            self._describe_model()
         except (OSError, XharnessError) as exc:
             self.writable = False
             problem = write_error(self.folder, exc) if isinstance(exc, OSError) else exc
@@ -176,6 +178,31 @@ class EmbeddingCache:
                 (self.folder / f"{name}.npz").unlink()  # no shard without its description
             except OSError:
                 pass
+
+
+    def _describe_model(self) -> None:
+        """Add this run's model name to the folder's `model.json` (a fingerprint may have been cached under several names)."""
+        if not self.model:
+            return
+        known = read_model_meta(self.folder) or {}
+        names = list(known.get("names") or [])
+        name = self.model.get("name")
+        if name in names and known.get("kind") == self.model.get("kind"):
+            return
+        if isinstance(name, str) and name not in names:
+            names.append(name)
+        atomic_write_json(self.folder / MODEL_META, {"names": names, "kind": self.model.get("kind")})
+
+
+MODEL_META = "model.json"
+
+
+def read_model_meta(folder: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((Path(folder) / MODEL_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("names"), list) else None
 
 
 def unwritable_key(path: Path) -> str:
@@ -203,7 +230,9 @@ def cache_summary(root: Path | None = None) -> list[dict]:
             except (OSError, ValueError, KeyError, TypeError):
                 continue
         size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
-        entries.append({"fingerprint": folder.name, "vectors": n, "shards": len(metas), "bytes": size})
+        meta = read_model_meta(folder) or {}
+        names = [x for x in meta.get("names", []) if isinstance(x, str)]
+        entries.append({"fingerprint": folder.name, "models": names, "kind": meta.get("kind"), "vectors": n, "shards": len(metas), "bytes": size})
     return entries
 
 

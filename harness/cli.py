@@ -5,7 +5,6 @@ User errors (XharnessError) are printed once, as one line on stderr, with exit c
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -48,46 +47,25 @@ def _parse_layer(value: str | None) -> int | None:
         raise XharnessError(f"--layer must be a whole number (0 = embeddings, -1 = last), 'all' or A:B, got '{value}'") from None
 
 
-class _Progress:
-    """A progress bar on stderr while encoding, with sentences per second; quiet when stderr is not a terminal.
+def _reporter(quiet: bool = False, log_format: str = "text"):
+    """Progress and messages on stderr: a bar on a terminal, timestamped lines (or JSON) elsewhere."""
+    from xharness.progress import reporter_for
 
-    Under a launcher only rank 0 shows one, for its own share of the sentences.
-    """
+    from xharness.distributed import is_main
 
-    def __init__(self, label: str, total: int) -> None:
-        import time
-
-        from xharness.distributed import world
-
-        self._bar = None
-        self._clock = time.perf_counter
-        self._started, self._done = self._clock(), 0
-        if sys.stderr.isatty():
-            here = world()
-            share = f" (rank 0 of {here.size})" if here.distributed else ""
-            self._bar = click.progressbar(
-                length=total, label=f"encoding {label}{share}", file=sys.stderr, item_show_func=lambda rate: rate,
-            )
-            self._bar.__enter__()
-
-    def advance(self, n: int) -> None:
-        self._done += n
-        if self._bar is not None:
-            seconds = max(self._clock() - self._started, 1e-9)
-            self._bar.update(n, f"{self._done / seconds:,.0f} sentences/s")
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
+    if quiet or not is_main():  # under a launcher, only rank 0 reports
+        mode = "quiet"
+    elif log_format == "json":
+        mode = "json"
+    else:
+        mode = None  # bar on a terminal, text lines otherwise
+    return reporter_for(mode)
 
 
-def _reporter():
-    from xharness.runner import Reporter
-
-    def language_done(task: str, lang: str, score, seconds: float) -> None:
-        click.echo(f"  {task} {lang}: {score.main_score:.2f} (n={score.n}, {seconds:.1f}s)", err=True)
-
-    return Reporter(message=lambda text: click.echo(text, err=True), progress=_Progress, language_done=language_done)
+def _log_options(command):
+    command = click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                           help="Progress lines on stderr as text (a live bar on a terminal) or one JSON object a line.")(command)
+    return click.option("-q", "--quiet", is_flag=True, help="No progress or messages on stderr (errors still show).")(command)
 
 
 def _print_outcome(outcome) -> None:
@@ -154,8 +132,10 @@ class _EvalCommand(click.Command):
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default: $XHARNESS_CACHE/embeddings, ~/.cache/xharness/embeddings).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
+@_log_options
 def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
-                 max_length, dtype, max_tokens, limit, overwrite, no_cache, cache_dir, trust_remote_code, **task_flags) -> None:
+                 max_length, dtype, max_tokens, limit, overwrite, no_cache, cache_dir, trust_remote_code, quiet, log_format,
+                 **task_flags) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
     from xharness.adapters.options import AdapterOptions
     from xharness.layers import is_sweep
@@ -174,7 +154,13 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
     )
     from xharness.distributed import is_main
 
-    outcome = run_eval(request, reporter=_reporter())
+    reporter, end = _reporter(quiet, log_format)
+    try:
+        outcome = run_eval(request, reporter=reporter)
+    except BaseException:
+        end(finished=False)
+        raise
+    end()
     if is_main():  # under a launcher, the other ranks print nothing
         _print_outcome(outcome)
 
@@ -229,9 +215,15 @@ def mine_command(src, tgt, model, out, fmt, k, margin, retrieval, index, thresho
         raise XharnessError("xharness mine runs in one process; start it without torchrun or accelerate launch")
     check_mine_inputs(src, tgt, out=out, threshold=threshold, fmt=fmt)  # before the model loads: a typo costs nothing
     loaded = load_adapter(model, adapter=adapter, options=AdapterOptions())
-    cache = None if no_cache else EmbeddingCache(loaded.fingerprint)
-    embed = Embedder(loaded, batch_size=batch_size, cache=cache, progress=_Progress, label="mine", name=loaded.name)
-    written = mine_files(src, tgt, embed, out=out, fmt=fmt, k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index)
+    cache = None if no_cache else EmbeddingCache(loaded.fingerprint, model={"name": loaded.name, "kind": loaded.kind})
+    reporter, end = _reporter()
+    embed = Embedder(loaded, batch_size=batch_size, cache=cache, progress=reporter.progress, label="mine", name=loaded.name)
+    try:
+        written = mine_files(src, tgt, embed, out=out, fmt=fmt, k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index)
+    except BaseException:
+        end(finished=False)
+        raise
+    end()
     click.echo(f"{written} pairs written to {out}")
 
 
@@ -253,8 +245,12 @@ def cache_info(cache_dir: Path | None) -> None:
     if not entries:
         click.echo("empty")
         return
-    rows = [[e["fingerprint"][:16], str(e["vectors"]), str(e["shards"]), f"{e['bytes'] / 1e6:.1f} MB"] for e in entries]
-    click.echo(format_table(["fingerprint", "vectors", "shards", "size"], rows))
+    rows = [
+        [e["fingerprint"][:16], ", ".join(e["models"]) or "(unknown: cached before names were kept)", str(e["vectors"]),
+         str(e["shards"]), f"{e['bytes'] / 1e6:.1f} MB"]
+        for e in entries
+    ]
+    click.echo(format_table(["fingerprint", "model", "vectors", "shards", "size"], rows, align_right_from=2))
 
 
 @cache_group.command("clear")
@@ -271,16 +267,24 @@ def cache_clear(cache_dir: Path | None) -> None:
 @main.command("demo")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("results/demo"), show_default=True)
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True)
-def demo_command(out_dir: Path, overwrite: bool) -> None:
+@_log_options
+def demo_command(out_dir: Path, overwrite: bool, quiet: bool, log_format: str) -> None:
     """Offline demo: two real models on real translations built from installed packages."""
     from xharness.demo import run_demo
 
-    run_demo(out_dir, overwrite=overwrite, reporter=_reporter(), show=_print_outcome)
+    reporter, end = _reporter(quiet, log_format)
+    try:
+        run_demo(out_dir, overwrite=overwrite, reporter=reporter, show=_print_outcome)
+    except BaseException:
+        end(finished=False)
+        raise
+    end()
 
 
 # The aggregation commands live with the leaderboard package; they import nothing heavy.
-from xharness.leaderboard.cli import compare_command, leaderboard_command, report_command  # noqa: E402
+from xharness.leaderboard.cli import compare_command, export_command, leaderboard_command, report_command  # noqa: E402
 
 main.add_command(leaderboard_command)
 main.add_command(compare_command)
 main.add_command(report_command)
+main.add_command(export_command)

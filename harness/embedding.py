@@ -71,6 +71,7 @@ class Embedder:
     """
 
     where = ""  # said after the model's name when vectors are refused (a layer sweep names the layer)
+    context = ""  # the language being evaluated, set by the task loop: progress reads `encoding <label> <context>`
 
     def __init__(
         self,
@@ -150,7 +151,8 @@ class Embedder:
         def encode_block(chunk: list[str]) -> dict[int, np.ndarray]:
             return {0: check_embeddings(adapter.encode(chunk, batch_size=self.batch_size), len(chunk), who=adapter.name)}
 
-        return encode_in_blocks(texts, encode_block, batch_size=self.batch_size, progress=self.progress, label=self.label)[0]
+        label = f"{self.label} {self.context}".strip()
+        return encode_in_blocks(texts, encode_block, batch_size=self.batch_size, progress=self.progress, label=label)[0]
 
 
 def encode_in_blocks(

@@ -11,6 +11,7 @@ is this invocation's (the folder's name), never the kept one.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -99,6 +100,7 @@ class LazyAdapter:
         self._loader = loader
         self._key = key
         self._real: Adapter | None = None
+        self.load_seconds = 0.0  # time spent loading the real adapter (inside the first encode)
 
     @property
     def loaded(self) -> bool:
@@ -106,7 +108,9 @@ class LazyAdapter:
 
     def real(self) -> Adapter:
         if self._real is None:
+            started = time.perf_counter()
             real = self._loader()
+            self.load_seconds += time.perf_counter() - started
             if real.fingerprint != self.fingerprint:
                 # The kept description no longer matches what the files and options give (the
                 # files changed during the run). Cached vectors and finished languages were

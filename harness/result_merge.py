@@ -73,7 +73,8 @@ def reusable(existing: TaskResult, loaded: Mapping[str, LanguageData], *, target
 def kept_data(existing: TaskResult, lang: str) -> LanguageData:
     """A stand-in for a language kept from `existing` that this run did not load."""
     entry = (existing.task.get("data_files") or {}).get(lang) or {}
-    return LanguageData(payload=None, fingerprint=str(entry.get("sha256", "")), files=tuple(entry.get("files", ())))
+    summary = {k: v for k, v in entry.items() if k not in ("files", "sha256")}
+    return LanguageData(payload=None, fingerprint=str(entry.get("sha256", "")), files=tuple(entry.get("files", ())), summary=summary)
 
 
 @contextmanager

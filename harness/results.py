@@ -234,7 +234,7 @@ METRIC_RANGES: dict[str, tuple[float, float]] = {
     **dict.fromkeys(
         ("accuracy", "accuracy_xx2en", "accuracy_margin", "accuracy_std", "macro_f1", "macro_f1_std",
          "f1", "f1_dev", "f1_oracle", "precision", "recall", "xsim", "xsim_as_target", "xsimpp",
-         "map_at_20", "mrr_at_20"),
+         "map_at_20", "mrr_at_20", "majority_baseline", "chance_baseline", "unpredictable_share"),
         SCORE,
     ),
     **dict.fromkeys(("n", "n_gold", "n_dev_gold", "n_candidates", "n_accepted", "n_errors", "n_errors_pp", "n_hard_negatives", "n_without_mention"), COUNT),

@@ -7,6 +7,7 @@ from typing import Any
 from xharness.adapters.base import Adapter, LayeredAdapter
 from xharness.errors import XharnessError
 from xharness.result_merge import read_existing, refuse
+from xharness.table import plural
 from xharness.results import TaskResult
 
 
@@ -26,7 +27,7 @@ def run_sweep(request, adapter: Adapter, record: dict[str, Any], pending, load_s
     reported = layers[-1]
     for job in jobs:
         task, loaded = job.task, job.loaded
-        reporter.message(f"{task.name}: {len(loaded)} languages x {len(layers)} layers ({layers[0]}..{layers[-1]}), model {record['name']}")
+        reporter.message(f"{task.name}: {plural(len(loaded), 'language')} x {plural(len(layers), 'layer')} ({layers[0]}..{layers[-1]}), model {record['name']}")
         by_layer: dict[int, TaskResult] = {}
         for layer in layers:
             from xharness.runner import model_record

@@ -19,6 +19,15 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 language`, `2 languages`.
+
+    >>> plural(1, "language"), plural(0, "layer")
+    ('1 language', '0 layers')
+    """
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, align_right_from: int = 1) -> str:
     """Aligned columns; the first `align_right_from` columns are left-aligned, the rest right-aligned."""
     headers = [printable(h) for h in headers]
@@ -69,6 +78,7 @@ def result_table(result: TaskResult) -> str:
         for m in metrics:
             values = [s.metrics[m] for s in result.scores.values() if s.metrics.get(m) is not None]
             means.append(_number(_mean(values)) if values else "-")
-        rows.append(["mean", str(sum(s.n for s in result.scores.values())), *means])
+        # The mean is over languages, unweighted: a summed n would read as the items behind it.
+        rows.append(["mean", "-", *means])
     title = printable(f"{result.task['name']} | {result.model['name']} | main score: {main}")
     return f"{title}\n{format_table(headers, rows)}"

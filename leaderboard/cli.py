@@ -1,4 +1,4 @@
-"""The `xharness leaderboard`, `xharness compare` and `xharness report` commands (registered on the main group)."""
+"""The `xharness leaderboard`, `compare`, `report` and `export` commands (registered on the main group)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def build(
     from xharness.leaderboard.references import load_references
     from xharness.leaderboard.tables import build_leaderboard
 
-    collection = collect(results_dir, skip_invalid=skip_invalid, exclude=exclude)
+    collection = collect(results_dir, skip_invalid=skip_invalid, exclude=exclude, by_folder=True)
     for skipped in collection.skipped:
         if warn is not None:
             warn(f"skipped invalid result file: {skipped.reason}")
@@ -96,7 +96,9 @@ def leaderboard_command(results_dir, out_dir, formats, languages, tasks, skip_in
 @click.option("--resamples", type=click.IntRange(min=1), default=10_000, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (fixed: the same inputs give the same intervals).")
 @click.option("--confidence", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=0.95, show_default=True)
-def compare_command(a, b, fmt, out_file, tasks, languages, resamples, seed, confidence) -> None:
+@click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
+              help="Multiple-comparison adjustment over each task's per-language tests (as report); none: flag where the interval excludes 0.")
+def compare_command(a, b, fmt, out_file, tasks, languages, resamples, seed, confidence, adjust) -> None:
     """Per task and language: the scores of A and B, B - A, and a paired bootstrap interval.
 
     A and B are two result files of one task, or two model folders (results/<model>/).
@@ -105,7 +107,7 @@ def compare_command(a, b, fmt, out_file, tasks, languages, resamples, seed, conf
     from xharness.leaderboard.compare import compare
     from xharness.leaderboard.render_compare import RENDERERS
 
-    comparison = compare(a, b, n_resamples=resamples, seed=seed, confidence=confidence, tasks=tasks, languages=languages)
+    comparison = compare(a, b, n_resamples=resamples, seed=seed, confidence=confidence, tasks=tasks, languages=languages, adjust=adjust)
     text = RENDERERS[fmt](comparison)
     if out_file is None:
         click.echo(text, nl=False)
@@ -166,3 +168,38 @@ def report_command(results_dir, baseline, out_dir, formats, adjust, names_file, 
     figures = () if "none" in figure_formats else (figure_formats or ("svg", "png"))
     for path in write_report(report, out_dir, formats or REPORT_FORMATS, figure_formats=figures):
         click.echo(f"written: {path}", err=True)
+
+
+@click.command("export")
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["mteb", "long", "jsonl"]), required=True,
+              help="mteb: MTEB result folders (needs -o); long: one CSV row per language and metric; jsonl: the same rows as JSON lines.")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path),
+              help="Folder (mteb) or file (long, jsonl; default stdout).")
+@click.option("--skip-invalid", is_flag=True, help="Leave out invalid result files with a warning instead of stopping.")
+def export_command(results_dir, fmt, out, skip_invalid) -> None:
+    """Every result under RESULTS_DIR in a format other tools read (MTEB's results, or a long table)."""
+    from xharness.fileio import atomic_write_text
+    from xharness.leaderboard.collect import collect
+    from xharness.leaderboard.export import render_long, write_mteb
+
+    collection = collect(results_dir, skip_invalid=skip_invalid, by_folder=True, exclude=[out] if out is not None else [])
+    for skipped in collection.skipped:
+        _warn(f"skipped invalid result file: {skipped.reason}")
+    if fmt == "mteb":
+        if out is None:
+            raise XharnessError("--format mteb needs -o/--out (a folder to write the model folders into)")
+        written, left_out = write_mteb(collection.entries, out)
+        for source, why in left_out:
+            _warn(f"not exported to MTEB's format: {source}: {why}")
+        for path in written:
+            click.echo(f"written: {path}", err=True)
+        if not written:
+            raise XharnessError("no result could be exported in MTEB's format (see the warnings above)")
+        return
+    text = render_long(collection.entries, fmt)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_text(out, text)
+        click.echo(f"written: {out}", err=True)

@@ -7,7 +7,7 @@ name and the problem (or, with `skip_invalid`, is left out and reported back as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
@@ -22,6 +22,11 @@ class ResultEntry:
     source: str
     path: Path
     result: TaskResult
+    label: str = ""  # the model's name, with its folder when another folder holds the same name
+
+    @property
+    def display(self) -> str:
+        return self.label or self.model
 
     @property
     def model(self) -> str:
@@ -77,11 +82,27 @@ def find_result_files(root: Path, *, exclude: Iterable[Path] = ()) -> list[Path]
     return sorted(found, key=lambda p: PurePosixPath(p.relative_to(root)).as_posix())
 
 
-def collect(root: Path, *, skip_invalid: bool = False, exclude: Iterable[Path] = ()) -> Collection:
+def _folder(source: str) -> str:
+    parent = PurePosixPath(source).parent.as_posix()
+    return parent if parent != "." else "."
+
+
+def label_by_folder(entries: list[ResultEntry]) -> list[ResultEntry]:
+    """Entries whose model name also occurs in another folder get `name [folder]` as their label."""
+    folders: dict[str, set[str]] = {}
+    for e in entries:
+        folders.setdefault(e.model, set()).add(_folder(e.source))
+    return [
+        replace(e, label=f"{e.model} [{_folder(e.source)}]" if len(folders[e.model]) > 1 else e.model) for e in entries
+    ]
+
+
+def collect(root: Path, *, skip_invalid: bool = False, exclude: Iterable[Path] = (), by_folder: bool = False) -> Collection:
     """Read and validate every result file under `root`.
 
     Raises XharnessError for a missing folder, a folder without result files, an invalid file
-    (unless `skip_invalid`), or two files holding the same model and task (ambiguous rows).
+    (unless `skip_invalid`), or two files holding the same model and task (ambiguous rows) unless
+    `by_folder`, where such results are told apart by their folder (see `label_by_folder`).
     """
     root = Path(root)
     if not root.exists():
@@ -101,13 +122,14 @@ def collect(root: Path, *, skip_invalid: bool = False, exclude: Iterable[Path] =
             continue
         entry = ResultEntry(source=source, path=path, result=result)
         key = (entry.model, entry.task)
-        if key in seen:
+        if key in seen and not by_folder:
             raise XharnessError(
                 f"two results for model '{entry.model}' on task '{entry.task}': {seen[key]} and {source}; "
                 "remove one, or give the runs different names (xharness eval --name)"
             )
         seen[key] = source
         collection.entries.append(entry)
+    collection.entries = label_by_folder(collection.entries)
     if not collection.entries:
         if collection.skipped:
             raise XharnessError(f"{root}: no valid result files ({len(collection.skipped)} invalid ones skipped)")

@@ -17,13 +17,16 @@ task is not registered here) gets its scores and difference but no interval, wit
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 
 import numpy as np
 
 from xharness.errors import XharnessError
+from xharness.suggest import did_you_mean
+from xharness.tasks.languages import to_short
+from xharness.leaderboard.adjust import METHODS, adjust_p_values, bootstrap_p_value
 from xharness.leaderboard.bootstrap import percentile_interval, resampled_deltas
 from xharness.leaderboard.units import NoUnits, bootstrap_units, declaration, describe
 from xharness.results import ITEMS_SUFFIX, TaskResult, load_items
@@ -42,15 +45,21 @@ class ComparisonRow:
     low: float | None = None
     high: float | None = None
     note: str | None = None
+    p: float | None = None  # two-sided bootstrap p-value (adjust.bootstrap_p_value)
+    p_adjusted: float | None = None  # after the task's multiple-comparison adjustment
+    flagged: bool | None = None  # set by `adjust_rows`; None: the interval rule
 
     @property
     def significant(self) -> bool:
+        if self.flagged is not None:
+            return self.flagged
         return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "task": self.task, "language": self.language, "n": self.n, "score_a": self.score_a,
             "score_b": self.score_b, "delta": self.delta, "low": self.low, "high": self.high,
+            **({"p": self.p, "p_adjusted": self.p_adjusted} if self.p is not None else {}),
             "significant": self.significant, "note": self.note,
         }
 
@@ -80,6 +89,7 @@ class Comparison:
     tasks_only_a: tuple[str, ...] = ()
     tasks_only_b: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    adjust: str = "none"  # the multiple-comparison adjustment over each task's languages (adjust.METHODS)
 
 
 # -- finding the pairs ------------------------------------------------------------------------
@@ -285,6 +295,38 @@ def compare_results(
     return comparison, replicates
 
 
+def adjust_rows(comparison: TaskComparison, replicates: dict[str, np.ndarray], *, adjust: str, alpha: float) -> TaskComparison:
+    """Flag rows by adjusted bootstrap p-values, as `report` does: one family per task's languages;
+    the task average is one test, not adjusted. With `adjust='none'` the flags stay the interval rule."""
+    if adjust == "none":
+        return comparison
+    tested = [r.language for r in comparison.rows if r.language in replicates]
+    raw = [bootstrap_p_value(replicates[lang]) for lang in tested]
+    adjusted = dict(zip(tested, zip(raw, adjust_p_values(raw, adjust).tolist()))) if tested else {}
+    rows = tuple(
+        replace(r, p=adjusted[r.language][0], p_adjusted=adjusted[r.language][1], flagged=adjusted[r.language][1] <= alpha)
+        if r.language in adjusted else replace(r, flagged=False)
+        for r in comparison.rows
+    )
+    average = comparison.average
+    if average is not None and average.low is not None and len(replicates) == len(comparison.rows):
+        p = bootstrap_p_value(mean_replicates(list(replicates.values())))
+        average = replace(average, p=p, p_adjusted=p, flagged=p <= alpha)
+    return replace(comparison, rows=rows, average=average)
+
+
+def _check_languages(languages: Sequence[str], results: Sequence[TaskResult]) -> list[str]:
+    """`-l` codes as result codes (LASER's three letters accepted); one no result has is refused."""
+    found = sorted({lang for r in results for lang in r.scores})
+    wanted = []
+    for code in languages:
+        lang = code.strip() if code.strip() in found else (to_short(code) or code.strip())
+        if lang not in found:
+            raise XharnessError(f"--lang {code}: no compared result has this language (found: {', '.join(found)}){did_you_mean(code, found)}")
+        wanted.append(lang)
+    return wanted
+
+
 def _display(path: Path) -> str:
     return PurePosixPath(Path(path)).as_posix()
 
@@ -298,8 +340,11 @@ def compare(
     confidence: float = 0.95,
     tasks: Sequence[str] = (),
     languages: Sequence[str] = (),
+    adjust: str = "holm",
 ) -> Comparison:
     """Compare two result files or two model folders (see the module docstring)."""
+    if adjust not in METHODS:
+        raise XharnessError(f"--adjust must be one of {', '.join(METHODS)}, got '{adjust}'")
     if n_resamples < 1:
         raise XharnessError(f"--resamples must be at least 1, got {n_resamples}")
     if not 0 < confidence < 1:
@@ -310,12 +355,17 @@ def compare(
         pairs = [(pa, pb) for pa, pb in pairs if pa.name[: -len(".json")] in wanted]
         if not pairs:
             raise XharnessError(f"none of the tasks {', '.join(tasks)} is in both A and B")
+    loaded = [(pa, pb, TaskResult.from_disk(pa), TaskResult.from_disk(pb)) for pa, pb in pairs]
+    if languages:
+        languages = _check_languages(languages, [r for _, _, ra, rb in loaded for r in (ra, rb)])
     comparisons, names_a, names_b = [], [], []
-    for pa, pb in pairs:
-        comparison, ra, rb = compare_pair(pa, pb, n_resamples=n_resamples, seed=seed, confidence=confidence, languages=languages)
+    for pa, pb, ra, rb in loaded:
+        comparison, replicates = compare_results(
+            ra, rb, pa, pb, n_resamples=n_resamples, seed=seed, confidence=confidence, languages=languages
+        )
         if not comparison.rows:
             continue
-        comparisons.append(comparison)
+        comparisons.append(adjust_rows(comparison, replicates, adjust=adjust, alpha=1 - confidence))
         names_a.append(ra.model["name"])
         names_b.append(rb.model["name"])
     if not comparisons:
@@ -331,4 +381,5 @@ def compare(
         confidence=confidence,
         tasks_only_a=tuple(only_a),
         tasks_only_b=tuple(only_b),
+        adjust=adjust,
     )

@@ -143,5 +143,7 @@
   var all = document.getElementById("langs-all"), none = document.getElementById("langs-none");
   if (all) all.addEventListener("click", function () { setAll(true); });
   if (none) none.addEventListener("click", function () { setAll(false); });
+  var details = document.getElementById("show-details");
+  if (details) details.addEventListener("change", function () { document.body.classList.toggle("show-details", details.checked); });
   document.documentElement.setAttribute("data-ready", "1");
 })();

@@ -3,6 +3,9 @@
 The data lives in `references.json` beside this module. Each row records the model, task,
 language (or, for an average, `language: null` and the `scope` it averages over), the value
 on the task's main metric, where in which paper it was read, and the protocol behind it.
+A row may name the `data` it was published on (a data set id of `known_data.json`, e.g.
+`laser-tatoeba-v1`): it is then shown only under a table of that data (full files, no
+--limit); a row without `data` is shown under every table of its task.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class ReferenceRow:
     value: float
     source: str
     protocol: str
+    data: str | None = None  # the known data set it was published on; None: any
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +44,7 @@ class ReferenceRow:
             "value": self.value,
             "source": self.source,
             "protocol": self.protocol,
+            **({"data": self.data} if self.data is not None else {}),
         }
 
 
@@ -68,6 +73,9 @@ def parse_references(data: Any, *, where: str = REFERENCES_FILE) -> list[Referen
         source = row.get("source")
         if not isinstance(source, dict):
             raise XharnessError(f"{at}: 'source' must be an object with 'paper' and 'where'")
+        data = row.get("data")
+        if data is not None and (not isinstance(data, str) or not data):
+            raise XharnessError(f"{at}: 'data' must be a known data set id (e.g. laser-tatoeba-v1) or absent")
         scope = row.get("scope") if language is None else language
         rows.append(
             ReferenceRow(
@@ -79,6 +87,7 @@ def parse_references(data: Any, *, where: str = REFERENCES_FILE) -> list[Referen
                 value=float(value),
                 source=f"{_text(source, 'paper', at + '.source')}, {_text(source, 'where', at + '.source')}",
                 protocol=_text(row, "protocol", at),
+                data=data,
             )
         )
     return rows

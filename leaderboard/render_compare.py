@@ -1,7 +1,8 @@
 """A comparison as a terminal table, as Markdown, and as JSON.
 
-Differences are B - A. A row is flagged (`*` / `yes`) when its confidence interval excludes
-zero. Strings from result files are escaped for Markdown and stripped of control characters
+Differences are B - A. A row is flagged (`*` / `yes`) when its adjusted bootstrap p-value is at
+most 1 - confidence (Holm by default, as `report`), or with `--adjust none` when its interval
+excludes zero; the legend says which. Strings from result files are escaped for Markdown and stripped of control characters
 for the terminal (a model name cannot move the cursor or change colours).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from xharness.leaderboard.adjust import LABELS
 from xharness.leaderboard.compare import Comparison
 from xharness.leaderboard.formats import DASH, format_delta, format_interval, format_score, md_text, plain
 from xharness.table import format_table
@@ -26,9 +28,16 @@ def _rows(comparison: Comparison):
 
 def _legend(comparison: Comparison, *, marker: str = "*") -> str:
     level = f"{comparison.confidence:.0%}"
+    if comparison.adjust == "none":
+        rule = "the interval excludes 0 (no multiple-comparison adjustment)"
+    else:
+        rule = (
+            f"bootstrap p <= {1 - comparison.confidence:.2g} after {LABELS[comparison.adjust]} adjustment "
+            "over each task's languages (the average: one test, not adjusted)"
+        )
     return (
         f"delta = B - A; {level} paired bootstrap interval ({comparison.n_resamples} resamples, seed {comparison.seed}); "
-        f"sig {marker} = the interval excludes 0"
+        f"sig {marker} = {rule}"
     )
 
 
@@ -104,7 +113,7 @@ def comparison_dict(comparison: Comparison) -> dict[str, Any]:
         "b": {"model": comparison.model_b, "source": comparison.source_b},
         "delta": "B - A",
         "bootstrap": {"resamples": comparison.n_resamples, "seed": comparison.seed, "confidence": comparison.confidence,
-                      "interval": "percentile"},
+                      "interval": "percentile", "adjust": comparison.adjust},
         "tasks": [
             {
                 "task": t.task,

@@ -60,6 +60,8 @@ def leaderboard_dict(board: Leaderboard) -> dict[str, Any]:
         "tasks": [
             {
                 "task": table.task,
+                "table": table.column,
+                "data": table.data_label,
                 "main_metric": table.main_metric,
                 **({} if table.higher_is_better else {"higher_is_better": False}),
                 "languages": list(table.languages),
@@ -78,6 +80,8 @@ def leaderboard_dict(board: Leaderboard) -> dict[str, Any]:
                 "reported": [
                     {**ref.to_dict(), "note": "reported, not run here"} for ref in table.references
                 ],
+                **({"baselines": {name: {lang: _num(v) for lang, v in values.items()} for name, values in table.baselines}}
+                   if table.baselines else {}),
                 "notes": list(table.notes),
             }
             for table in board.tasks
@@ -108,17 +112,21 @@ def _cell(value: Any) -> str:
 
 
 def csv_rows(board: Leaderboard) -> list[tuple]:
-    """Tidy rows: kind is `score` (one language), `average` (task average), `overall`, or `reported`."""
+    """Tidy rows: kind is `score` (one language), `average` (task average), `overall`, `reported` or `baseline`."""
     rows: list[tuple] = []
     for row in board.overview.rows:
         rows.append(("", row.model, "overall", "", row.average, row.rank, row.complete, ""))
     for table in board.tasks:
         for row in table.rows:
-            rows.append((table.task, row.model, "average", "", row.average, row.rank, row.complete, row.source))
+            rows.append((table.column, row.model, "average", "", row.average, row.rank, row.complete, row.source))
             for lang in table.languages:
-                rows.append((table.task, row.model, "score", lang, row.scores[lang], None, None, row.source))
+                rows.append((table.column, row.model, "score", lang, row.scores[lang], None, None, row.source))
         for ref in table.references:
-            rows.append((table.task, ref.model, "reported", ref.language or ref.scope, ref.value, None, None, ref.source))
+            rows.append((table.column, ref.model, "reported", ref.language or ref.scope, ref.value, None, None, ref.source))
+        for name, values in table.baselines:
+            for lang in table.languages:
+                if values[lang] is not None:
+                    rows.append((table.column, name, "baseline", lang, values[lang], None, None, ""))
     return rows
 
 

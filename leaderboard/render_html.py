@@ -1,7 +1,8 @@
 """The leaderboard as one self-contained static HTML page: inline CSS, JS and SVG, nothing fetched.
 
-Sortable tables (click a column header), the per-language scores as a heatmap (cell colour
-from red at 0 to green at 100), a bar chart of each model's task average, and a language
+Sortable tables (click a column header), the per-language scores as a heatmap (a colour-blind-
+safe viridis-like scale over each table's own range, with its legend; `palette`), each cell's
+n and std (where the result has one) on hover and, with "show n and ± std", in the cell, a bar chart of each model's task average, and a language
 filter that hides columns and recomputes averages and ranks over the languages shown.
 Every string from a result file goes through `html.escape`; the page's Content-Security-Policy
 allows no network access at all and runs only the one script it carries (pinned by hash).
@@ -15,6 +16,7 @@ import html
 from importlib import resources
 
 from xharness.leaderboard.formats import esc, format_score, reported
+from xharness.leaderboard.palette import cell_style, gradient_css
 from xharness.leaderboard.tables import Leaderboard, TaskTable, direction_notes
 
 BAR_WIDTH = 360
@@ -26,17 +28,31 @@ def _asset(name: str) -> str:
     return resources.files("xharness.leaderboard").joinpath(name).read_text(encoding="utf-8")
 
 
-def heat(value: float | None, *, higher_is_better: bool = True) -> str:
-    """Background colour for a 0-100 score: hue 0 (red) to 120 (green), light enough for black text.
+def _cell_detail(row, lang: str) -> tuple[str, str]:
+    """(title text, visible detail) of one score cell: n, and ± std where the result has one."""
+    n = row.n.get(lang)
+    spread = row.spread.get(lang)
+    if n is None:
+        return "", ""
+    title = f"n = {n}" + ("" if spread is None else f"; ± {spread:.2f} (std over seeds)")
+    shown = f"n={n}" + ("" if spread is None else f" ±{spread:.2f}")
+    return title, shown
 
-    Green is always good: for a lower-is-better score (an error rate) 0 is green and 100 red.
-    """
-    if value is None:
-        return ""
-    clamped = min(max(value, 0.0), 100.0)
-    if not higher_is_better:
-        clamped = 100.0 - clamped
-    return f"background:hsl({clamped * 1.2:.0f},65%,82%)"
+
+def _range(table: TaskTable) -> tuple[float, float]:
+    values = [v for row in table.rows for v in row.scores.values() if v is not None]
+    return (min(values), max(values)) if values else (0.0, 100.0)
+
+
+def legend_html(low: float, high: float) -> str:
+    """The colour scale of a table, lowest to highest score."""
+    return (
+        f'<div class="legend" role="img" aria-label="colour scale from {format_score(low)} to {format_score(high)}">'
+        f'<span class="legend-label">{format_score(low)}</span>'
+        f'<span class="legend-bar" style="background:{gradient_css()}"></span>'
+        f'<span class="legend-label">{format_score(high)}</span>'
+        '<span class="legend-text">cell colour: the score on this table\'s range (dark = lowest, yellow = highest)</span></div>'
+    )
 
 
 def _data_v(value: float | None) -> str:
@@ -58,14 +74,14 @@ def overview_html(board: Leaderboard) -> str:
     head += [_th(task, sort="num", first="descending") for task in ov.tasks]
     head.append(_th("average", sort="num", first="descending", classes="avg"))
     body = []
-    n_langs = {t.task: len(t.languages) for t in board.tasks}
+    n_langs = {t.column: len(t.languages) for t in board.tasks}
     for i, row in enumerate(ov.rows):
         cells = [_rank_cell(row.rank), f'<td class="text model" data-v="{esc(row.model)}">{esc(row.model)}</td>']
         for task in ov.tasks:
             value = row.averages[task]
             text = format_score(value)
             if value is not None and not row.task_complete[task]:
-                table = next(t for t in board.tasks if t.task == task)
+                table = next(t for t in board.tasks if t.column == task)
                 k = next(r.n_languages for r in table.rows if r.model == row.model)
                 text += f" ({k}/{n_langs[task]})"
             cells.append(f'<td class="task-avg" data-task="{esc(task)}" data-v="{_data_v(value)}">{esc(text)}</td>')
@@ -96,7 +112,7 @@ def bars_svg(table: TaskTable) -> str:
     width = LABEL_WIDTH + BAR_WIDTH + 60
     parts = [
         f'<svg class="bars" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(table.task)}: average per model">'
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(table.heading)}: average per model">'
     ]
     for i, row in enumerate(rows):
         y = 4 + i * BAR_HEIGHT
@@ -127,6 +143,7 @@ def task_html(table: TaskTable, index: int) -> str:
         for lang in table.languages
     ]
     body = []
+    low, high = _range(table)
     for i, row in enumerate(table.rows):
         cells = [
             _rank_cell(row.rank),
@@ -136,29 +153,49 @@ def task_html(table: TaskTable, index: int) -> str:
         ]
         for lang in table.languages:
             value = row.scores[lang]
-            style = heat(value, higher_is_better=table.higher_is_better)
+            # Yellow is always best: for a lower-is-better score (an error rate) the scale is turned round.
+            style = cell_style(value if table.higher_is_better or value is None else low + high - value, low, high)
             style_attr = f' style="{style}"' if style else ""
+            title, shown = _cell_detail(row, lang) if value is not None else ("", "")
+            title_attr = f' title="{esc(title)}"' if title else ""
+            detail = f'<span class="detail"> {esc(shown)}</span>' if shown else ""
             cells.append(
-                f'<td class="lang-cell" data-lang="{esc(lang)}" data-v="{_data_v(value)}"{style_attr}>{format_score(value)}</td>'
+                f'<td class="lang-cell" data-lang="{esc(lang)}" data-v="{_data_v(value)}"{style_attr}{title_attr}>'
+                f"{format_score(value)}{detail}</td>"
             )
         cls = "" if row.complete else ' class="incomplete"'
         body.append(f'<tr data-i="{i}" data-model="{esc(row.model)}"{cls}>' + "".join(cells) + "</tr>")
     parts = [
-        f'<section class="task" id="task-{index}" data-task="{esc(table.task)}">',
-        f"<h2>{esc(table.task)} <small>{esc(table.main_metric)}, {n} language{'s' if n != 1 else ''}</small></h2>",
+        f'<section class="task" id="task-{index}" data-task="{esc(table.column)}">',
+        f"<h2>{esc(table.heading)} <small>{esc(table.main_metric)}</small></h2>",
         f'<figure>{bars_svg(table)}<figcaption>Task average per model over all {n} languages of the table '
         "(pale bars: models missing some languages).</figcaption></figure>",
-        f'<div class="table-wrap"><table class="sortable task-table heatmap" data-task="{esc(table.task)}">',
+        f'<div class="table-wrap"><table class="sortable task-table heatmap" data-task="{esc(table.column)}">',
         "<thead><tr>" + "".join(head) + "</tr></thead>",
         "<tbody>" + "\n".join(body) + "</tbody></table></div>",
-        '<p class="note">Click a column header to sort. Cell colour: the score, from red (0) to green (100). '
-        "The language filter hides columns and recomputes averages and ranks over the languages shown.</p>",
+        legend_html(low, high),
+        '<p class="note">Click a column header to sort. Hover a score for its n and spread, or tick '
+        '<em>show n and ± std</em> above. The language filter hides columns and recomputes averages and ranks '
+        "over the languages shown.</p>",
     ]
     if not table.higher_is_better:
         parts.append(
             f'<p class="note">Lower is better on this task ({esc(table.main_metric)} is an error rate): models are ranked '
-            "lowest first and cell colour runs from green (0) to red (100). The language filter's re-ranking assumes "
-            "higher is better; the ranks printed here are the right ones.</p>"
+            "lowest first and the colour scale is turned round (yellow = the lowest error). The language filter's "
+            "re-ranking assumes higher is better; the ranks printed here are the right ones.</p>"
+        )
+    if table.baselines:
+        head_cells = "".join(f'<th data-lang="{esc(lang)}">{esc(lang)}</th>' for lang in table.languages)
+        rows = "\n".join(
+            f'<tr><td class="text">{esc(name)}</td>'
+            + "".join(f'<td class="lang-cell" data-lang="{esc(lang)}">{format_score(values[lang])}</td>' for lang in table.languages)
+            + "</tr>"
+            for name, values in table.baselines
+        )
+        parts.append(
+            '<div class="table-wrap"><table class="baselines"><caption>Baselines per language (not ranked): majority class = '
+            "the English training split's most frequent label for every item; chance = a uniform guess among the trained labels"
+            f'</caption><thead><tr><th class="text">baseline</th>{head_cells}</tr></thead><tbody>{rows}</tbody></table></div>'
         )
     if table.references:
         rows = "\n".join(
@@ -189,7 +226,8 @@ def filter_html(board: Leaderboard) -> str:
     return (
         '<section id="filters"><fieldset><legend>Languages shown</legend>'
         '<button type="button" id="langs-all">all</button> <button type="button" id="langs-none">none</button> '
-        f"{boxes}</fieldset></section>"
+        f"{boxes}</fieldset>"
+        '<label class="details-toggle"><input type="checkbox" id="show-details"> show n and ± std in the cells</label></section>'
     )
 
 

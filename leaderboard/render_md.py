@@ -36,7 +36,7 @@ def overview_lines(board: Leaderboard) -> list[str]:
             value = row.averages[task]
             cell = format_score(value)
             if value is not None and not row.task_complete[task]:
-                table = next(t for t in board.tasks if t.task == task)
+                table = next(t for t in board.tasks if t.column == task)
                 n = next(r.n_languages for r in table.rows if r.model == row.model)
                 cell += f" ({n}/{len(table.languages)})"
             cells.append(cell)
@@ -60,7 +60,7 @@ def overview_lines(board: Leaderboard) -> list[str]:
 
 def task_lines(table: TaskTable) -> list[str]:
     n = len(table.languages)
-    lines = [f"## {md_text(table.task)} ({md_text(table.main_metric)})", ""]
+    lines = [f"## {md_text(table.heading)} ({md_text(table.main_metric)})", ""]
     lines.append(f"{n} language{'s' if n != 1 else ''}; *avg* is the unweighted mean over them, *langs* how many each model has.")
     if not table.higher_is_better:
         lines.append(f"Lower is better on this task ({md_text(table.main_metric)} is an error rate): models are ranked lowest first.")
@@ -72,7 +72,16 @@ def task_lines(table: TaskTable) -> list[str]:
             [_rank(row.rank), md_text(row.model), format_score(row.average), f"{row.n_languages}/{n}",
              *(format_score(row.scores[lang]) for lang in table.languages)]
         )
+    for name, values in table.baselines:
+        present = [v for v in values.values() if v is not None]
+        rows.append(
+            ["", f"*{md_text(name)}* (baseline)", format_score(sum(present) / len(present) if present else None), "",
+             *(format_score(values[lang]) for lang in table.languages)]
+        )
     lines += _table(headers, rows, left=2)
+    if table.baselines:
+        lines += ["", "Baselines (not ranked): *majority class* predicts the English training split's most frequent label "
+                  "for every item; *chance* is a uniform guess among the labels the probe was trained on."]
     if table.references:
         lines += ["", "Reported in papers, not run here (the papers' data and protocols; not ranked):", ""]
         ref_rows = [

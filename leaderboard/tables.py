@@ -9,21 +9,28 @@ Conventions (XTREME's where it has one):
   languages it has, unranked;
 - ranks are competition ranks ("1, 2, 2, 4") on averages rounded to the two decimals shown,
   so two models that look tied share a rank; ties are listed by model name;
-- the overview has one row per model and one column per task; the overall average (the
-  unweighted mean of the task averages) exists only for models complete on every task it
-  averages. Scores of opposite directions are never averaged together: when the tasks mix
+- a table holds only comparable runs: one task, one protocol, one data identity
+  (`data_identity`: a demo manifest, a known data set such as LASER's Tatoeba, or else
+  per-language fingerprints that never disagree); runs that differ get their own table,
+  headed by what its data is; reference rows appear only under the data they were published on;
+- the overview has one row per model and one column per table; the overall average (the
+  unweighted mean of the table averages) exists only for models complete on every table.
+  Scores of opposite directions are never averaged together: when the tasks mix
   them, the overall average and rank use the higher-is-better tasks only, and the overview
   names the tasks left out (`Overview.left_out`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 from xharness.errors import XharnessError
+from xharness.hashing import sha256_bytes
 from xharness.suggest import did_you_mean
 from xharness.leaderboard.collect import ResultEntry
+from xharness.leaderboard.data_identity import DataIdentity, identify, group_unknown, unknown_identity
 from xharness.leaderboard.references import ReferenceRow
 
 RANK_DECIMALS = 2
@@ -40,6 +47,8 @@ class ModelRow:
     n_languages: int
     complete: bool
     source: str
+    n: dict[str, int] = field(default_factory=dict)  # items behind each language's score
+    spread: dict[str, float] = field(default_factory=dict)  # the score's std where the result has one (`<main>_std`)
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,15 @@ class TaskTable:
     references: tuple[ReferenceRow, ...] = ()
     notes: tuple[str, ...] = ()
     higher_is_better: bool = True  # the task's declaration; False: ranked lowest first
+    data_label: str = ""  # what the data is ("LASER v1", "demo (django 5.2 translation catalogues)")
+    data_key: str = ""
+    column: str = ""  # the table's name in the overview: the task, or task · data where a task has several tables
+    baselines: tuple[tuple[str, dict[str, float | None]], ...] = ()  # (name, score per language): what a probe is read against
+
+    @property
+    def heading(self) -> str:
+        n = len(self.languages)
+        return " · ".join(x for x in (self.task, self.data_label, f"{n} language{'s' if n != 1 else ''}") if x)
 
 
 @dataclass(frozen=True)
@@ -130,8 +148,11 @@ def _check_filter(kind: str, flag: str, wanted: tuple[str, ...], known: set[str]
         raise XharnessError(f"{flag} {unknown[0]}: no result has this {kind} (found: {listing}){hint}")
 
 
-def build_task_table(task: str, entries: Sequence[ResultEntry], *, languages: tuple[str, ...] = (), references: Sequence[ReferenceRow] = ()) -> TaskTable | None:
-    """The model x language table of one task (None when a language filter leaves it empty)."""
+def build_task_table(
+    task: str, entries: Sequence[ResultEntry], *, languages: tuple[str, ...] = (), references: Sequence[ReferenceRow] = (),
+    data: DataIdentity | None = None,
+) -> TaskTable | None:
+    """The model x language table of one task's comparable runs (None when a language filter leaves it empty)."""
     metrics = sorted({e.result.main_metric for e in entries})
     notes: list[str] = []
     if len(metrics) > 1:
@@ -159,10 +180,16 @@ def build_task_table(task: str, entries: Sequence[ResultEntry], *, languages: tu
         present = [v for v in scores.values() if v is not None]
         if not present:
             continue
+        spread_metric = f"{metrics[0]}_std"
         rows.append(
             ModelRow(
-                model=e.model, rank=None, scores=scores, average=mean(present), n_languages=len(present),
+                model=e.display, rank=None, scores=scores, average=mean(present), n_languages=len(present),
                 complete=len(present) == len(langs), source=e.source,
+                n={lang: e.result.scores[lang].n for lang in langs if lang in e.result.scores},
+                spread={
+                    lang: e.result.scores[lang].metrics[spread_metric] for lang in langs
+                    if lang in e.result.scores and e.result.scores[lang].metrics.get(spread_metric) is not None
+                },
             )
         )
     higher = higher_is_better(task)
@@ -175,20 +202,96 @@ def build_task_table(task: str, entries: Sequence[ResultEntry], *, languages: tu
             "models without a score for every language are listed after the ranked ones, "
             "with the average over the languages they have (not comparable, not ranked)"
         )
+    baselines = _baselines(entries, langs)
+    short = sorted(
+        {lang for e in entries for lang in langs if lang in e.result.scores
+         and (e.result.scores[lang].metrics.get("unpredictable_share") or 0) > 0}
+    )
+    if short:
+        notes.append("the probe cannot predict some test labels (they are missing from its training labels) in: " + ", ".join(short))
     task_refs = tuple(
         ref for ref in references
         if ref.task == task and ref.metric == metrics[0] and (ref.language is None or ref.language in langs)
+        and (ref.data is None or (data is not None and ref.data == data.dataset and ";limit=" not in data.key))
     )
     return TaskTable(
         task=task, main_metric=metrics[0], languages=langs, rows=tuple(ranked + incomplete),
-        references=task_refs, notes=tuple(notes), higher_is_better=higher,
+        references=task_refs, notes=tuple(notes), higher_is_better=higher, baselines=baselines,
+        data_label=data.label if data else "", data_key=data.key if data else "", column=task,
     )
 
 
+BASELINES = (("majority_baseline", "majority class"), ("chance_baseline", "chance (uniform)"))
+
+
+def _baselines(entries: Sequence[ResultEntry], langs: tuple[str, ...]) -> tuple[tuple[str, dict[str, float | None]], ...]:
+    """Per-language baselines recorded by classification probes (the same data in one table: the first found)."""
+    out = []
+    for metric, name in BASELINES:
+        values: dict[str, float | None] = {}
+        for lang in langs:
+            found = [e.result.scores[lang].metrics.get(metric) for e in entries if lang in e.result.scores]
+            values[lang] = next((v for v in found if v is not None), None)
+        if any(v is not None for v in values.values()):
+            out.append((name, values))
+    return tuple(out)
+
+
+# What a probe's fit chose or how it went, recorded in its protocol beside the settings: differs
+# between models by nature, so it never splits a table (tasks/classification.py `protocol`).
+PROTOCOL_OUTCOMES = frozenset({"chosen_c", "c_selected_by", "converged", "train_size_per_seed", "skipped_empty_test_rows"})
+
+
+def protocol_key(task: dict) -> str:
+    """A hash of what defines the protocol: task version, split and the protocol's settings (not its outcomes)."""
+    protocol = task.get("protocol")
+    if isinstance(protocol, dict):
+        protocol = {k: v for k, v in protocol.items() if k not in PROTOCOL_OUTCOMES}
+    return sha256_bytes(json.dumps([task.get("version"), task.get("split"), protocol], sort_keys=True, default=str).encode())
+
+
+def _protocol_key(entry: ResultEntry) -> str:
+    return protocol_key(entry.result.task)
+
+
+def comparable_groups(entries: Sequence[ResultEntry]) -> list[tuple[DataIdentity, str, list[ResultEntry]]]:
+    """One task's entries split into groups that may share a table: (data identity, protocol key, entries)."""
+    by_key: dict[tuple[str, str], tuple[DataIdentity, list[ResultEntry]]] = {}
+    unknown: dict[tuple[str, object], list[ResultEntry]] = {}
+    for e in entries:
+        identity = identify(e.result)
+        if identity is None:
+            unknown.setdefault((_protocol_key(e), e.result.config.get("limit")), []).append(e)
+            continue
+        by_key.setdefault((identity.key, _protocol_key(e)), (identity, []))[1].append(e)
+    groups = [(identity, protocol, members) for (_, protocol), (identity, members) in by_key.items()]
+    for (protocol, limit), members in unknown.items():
+        for indices in group_unknown([m.result for m in members]):
+            chosen = [members[i] for i in indices]
+            identity = unknown_identity([m.result for m in chosen], limit=limit if isinstance(limit, int) else None)
+            groups.append((identity, protocol, chosen))
+    return sorted(groups, key=lambda g: (g[0].label.lower(), g[0].label, g[0].key, g[1]))
+
+
+def _task_tables(task, entries, *, languages, references) -> list[TaskTable]:
+    groups = comparable_groups(entries)
+    protocols = {protocol for _, protocol, _ in groups}
+    tables = []
+    for identity, protocol, members in groups:
+        if len(protocols) > 1:
+            identity = replace(identity, label=f"{identity.label} · protocol {protocol[:6]}")
+        table = build_task_table(task, members, languages=languages, references=references, data=identity)
+        if table is not None:
+            tables.append(table)
+    if len(tables) > 1:
+        tables = [replace(t, column=f"{t.task} · {t.data_label}") for t in tables]
+    return tables
+
+
 def build_overview(tables: Sequence[TaskTable]) -> Overview:
-    tasks = tuple(t.task for t in tables)
-    higher = any(t.higher_is_better for t in tables)  # mixed directions: the higher-is-better tasks are averaged
-    averaged = tuple(t.task for t in tables if t.higher_is_better == higher)
+    tasks = tuple(t.column for t in tables)
+    higher = any(t.higher_is_better for t in tables)  # mixed directions: the higher-is-better tables are averaged
+    averaged = tuple(t.column for t in tables if t.higher_is_better == higher)
     left_out = tuple(t for t in tasks if t not in averaged)
     models = sorted({row.model for t in tables for row in t.rows})
     rows = []
@@ -198,14 +301,14 @@ def build_overview(tables: Sequence[TaskTable]) -> Overview:
         missing = []
         for table in tables:
             row = next((r for r in table.rows if r.model == model), None)
-            averages[table.task] = row.average if row else None
-            task_complete[table.task] = bool(row and row.complete)
-            if table.task in left_out:
+            averages[table.column] = row.average if row else None
+            task_complete[table.column] = bool(row and row.complete)
+            if table.column in left_out:
                 continue
             if row is None:
-                missing.append(f"no {table.task} result")
+                missing.append(f"no {table.column} result")
             elif not row.complete:
-                missing.append(f"{table.task}: {row.n_languages} of {len(table.languages)} languages")
+                missing.append(f"{table.column}: {row.n_languages} of {len(table.languages)} languages")
         complete = not missing
         overall = mean([averages[t] for t in averaged]) if complete else None
         rows.append(
@@ -254,9 +357,7 @@ def build_leaderboard(
             by_task.setdefault(e.task, []).append(e)
     tables = []
     for task in sorted(by_task):
-        table = build_task_table(task, by_task[task], languages=language_filter, references=references)
-        if table is not None:
-            tables.append(table)
+        tables += _task_tables(task, by_task[task], languages=language_filter, references=references)
     if not tables:
         raise XharnessError("no task has results for the chosen languages")
     return Leaderboard(

@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
+from xharness.data_manifest import read_manifest
 from xharness.hashing import digest
 from xharness.suggest import did_you_mean
 from xharness.errors import XharnessError
@@ -42,6 +43,7 @@ class LanguageData:
     payload: Any
     fingerprint: str
     files: tuple[str, ...]
+    summary: Mapping[str, Any] = field(default_factory=dict)  # what the data holds, recorded beside its files (label counts)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,10 @@ class Task(ABC):
     def use_model_source(self, source: ModelSource) -> None:
         """Receive the model's files (only called when `needs_model_source`); may refuse with XharnessError."""
 
+    def data_folder(self) -> Path:
+        """The folder the language files are read from (where a data manifest would sit)."""
+        return self.data_dir
+
     def protocol(self) -> dict[str, Any]:
         """How the numbers are produced (direction, margin, threshold rule...)."""
         return {}
@@ -204,6 +210,8 @@ class Task(ABC):
                 scores[lang] = finished[lang].score
                 items[lang] = dict(finished[lang].items)
                 continue
+            if hasattr(embed, "context"):
+                embed.context = lang  # progress names the language being encoded
             started = time.perf_counter()
             encode_before = timer.seconds.get("encode", 0.0)
             outcome = self.evaluate_language(lang, loaded[lang].payload, timed_embed)
@@ -227,9 +235,15 @@ class Task(ABC):
             "protocol": self.protocol(),
             "data_dir": str(self.data_dir),
             "data_fingerprint": digest({lang: loaded[lang].fingerprint for lang in langs}),
-            "data_files": {lang: {"files": list(loaded[lang].files), "sha256": loaded[lang].fingerprint} for lang in langs},
+            "data_files": {
+                lang: {"files": list(loaded[lang].files), "sha256": loaded[lang].fingerprint, **dict(loaded[lang].summary)}
+                for lang in langs
+            },
             "languages": langs,
         }
+        manifest = read_manifest(self.data_folder())
+        if manifest is not None:
+            task_info["data_source"] = manifest
         return TaskResult(
             task=task_info,
             model=dict(model),

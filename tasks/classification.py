@@ -53,7 +53,9 @@ from xharness.tasks.labelled_data import (
     save_to_disk_sources,
     xnli_release_sources,
 )
-from xharness.tasks.probe import C_GRID, CV_FOLDS, MAX_ITER, Probe, accuracy, macro_f1, mean_std, pair_features, sample_per_label, train_probe
+from xharness.tasks.probe import (
+    C_GRID, CV_FOLDS, MAX_ITER, Probe, accuracy, baselines, macro_f1, mean_std, pair_features, sample_per_label, train_probe,
+)
 
 Discover = Callable[[Path], list[Source]]
 
@@ -198,7 +200,8 @@ class ClassificationTask(Task):
                 h.update(f"{part.split}:{path.name}\0".encode() + bytes.fromhex(self.data.sha256(path)))
                 names.append(self._relative(path))
         h.update(str(self.limit).encode())
-        return LanguageData(payload=test, fingerprint=h.hexdigest(), files=tuple(dict.fromkeys(names)))
+        summary = {"labels": dict(sorted(Counter(test.labels).items()))}
+        return LanguageData(payload=test, fingerprint=h.hexdigest(), files=tuple(dict.fromkeys(names)), summary=summary)
 
     def _relative(self, path: Path) -> str:
         try:
@@ -279,7 +282,10 @@ class ClassificationTask(Task):
             f1s.append(100.0 * macro_f1(pred, gold))
         acc, acc_std = mean_std(accs)
         f1, f1_std = mean_std(f1s)
-        metrics = {"accuracy": acc, "accuracy_std": acc_std, "macro_f1": f1, "macro_f1_std": f1_std}
+        metrics = {
+            "accuracy": acc, "accuracy_std": acc_std, "macro_f1": f1, "macro_f1_std": f1_std,
+            **baselines(gold, self.english()[0].labels, self._probes or ()),
+        }
         items = {
             "predicted": [str(p) for p in first.tolist()],
             "gold": list(test.labels),

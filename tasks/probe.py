@@ -44,6 +44,7 @@ Example:
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -325,3 +326,24 @@ def train_probe(
     c = _best(scores)
     model, converged = _fit(xs, y, c, max_iter)
     return Probe(scaler, model, c, "cv", scores, converged)
+
+
+def baselines(gold: np.ndarray, train_labels: Sequence[str], probes: Sequence[Probe]) -> dict[str, float]:
+    """What a probe's accuracy is read against, x100: the English training split's most frequent label
+    predicted for every item (ties: the first in sorted order), a uniform guess among the labels the
+    probes were trained on, and the share of items whose gold label no probe can predict.
+
+    Example:
+        >>> class P: classes = np.array(["a", "b"])
+        >>> baselines(np.array(["a", "b", "b", "c"]), ["a", "a", "b"], [P()])
+        {'majority_baseline': 25.0, 'chance_baseline': 50.0, 'unpredictable_share': 25.0}
+    """
+    counts = Counter(train_labels)
+    majority = min(counts, key=lambda label: (-counts[label], label))
+    predictable = set.intersection(*(set(map(str, p.classes.tolist())) for p in probes)) if probes else set(counts)
+    gold = np.asarray(gold).astype(str)
+    return {
+        "majority_baseline": 100.0 * float(np.mean(gold == majority)),
+        "chance_baseline": 100.0 / len(predictable) if predictable else 0.0,
+        "unpredictable_share": 100.0 * float(np.mean([g not in predictable for g in gold.tolist()])),
+    }

@@ -101,6 +101,9 @@ class Tatoeba(Task):
                 return folder
         return self.data_dir
 
+    def data_folder(self) -> Path:
+        return self.folder
+
     def available_languages(self) -> list[str]:
         # Either file of a pair makes the language present, so a missing partner is named in an error.
         found = set()

@@ -41,7 +41,10 @@ from xharness.results import SCHEMA_VERSION, LanguageScore, TaskResult
 # Running the command line and checking what it left behind.
 
 # Lines the eval command itself prints while it works (see cli._reporter and runner).
-PROGRESS = re.compile(r"^(\S+: \d+ languages\b|  layer +\d+: mean |  \S+ \S+: -?[\d.]+ \(n=\d+)")
+# Off a terminal they carry a timestamp (xharness.progress), and encoding reports its progress.
+PROGRESS = re.compile(
+    r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ )?(\S+: \d+ languages?\b|encoding \S+|  layer +\d+: mean |\s*\S+ \S+: -?[\d.]+ \(n=\d+)"
+)
 
 
 def xh(*args) -> Result:

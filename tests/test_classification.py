@@ -406,3 +406,17 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path):
     run = CliRunner().invoke(main, ["eval", "whatever", "-t", "pawsx", "--data-dir", str(tmp_path), "-o", str(tmp_path / "o")])
     assert run.exit_code == 2
     assert run.output.strip().count("\n") == 0 and "never occurs in the English training split" in run.output
+
+
+def test_baselines_and_label_counts_are_hand_computed(tmp_path):
+    """Train: 3 neg, 2 pos (majority neg); test de: 1 neg, 3 pos -> majority 25, chance 50."""
+    root = tmp_path / "data"
+    write(root / "train-en.tsv", tsv([("a bad one", "neg"), ("b bad", "neg"), ("c bad", "neg"), ("d good", "pos"), ("e good", "pos")], ["text", "label"]))
+    write(root / "test-de.tsv", tsv([("f bad", "neg"), ("g good", "pos"), ("h good", "pos"), ("i good", "pos")], ["text", "label"]))
+    out = tmp_path / "r"
+    run_eval(EvalRequest(model="m", tasks=("classify",), data_dir=root, languages=("de",), task_options={"seeds": 1},
+                         run=RunOptions(out_dir=out, cache=False)), adapter=CharNgramAdapter(32))
+    result = TaskResult.from_disk(out / "m" / "classify.json")
+    metrics = result.scores["de"].metrics
+    assert metrics["majority_baseline"] == 25.0 and metrics["chance_baseline"] == 50.0 and metrics["unpredictable_share"] == 0.0
+    assert result.task["data_files"]["de"]["labels"] == {"neg": 1, "pos": 3}

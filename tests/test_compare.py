@@ -260,8 +260,25 @@ def test_language_and_task_filters(two_models):
     a, b = two_models
     result = compare(a, b, n_resamples=100, languages=["fr"])
     assert [r.language for r in result.tasks[0].rows] == ["fr"] and result.tasks[0].average is None
-    with pytest.raises(XharnessError, match="no language is in both runs among xx"):
+    with pytest.raises(XharnessError, match="--lang xx: no compared result has this language"):
         compare(a, b, n_resamples=100, languages=["xx"])
+    # One unknown code among known ones is refused too, never silently dropped; LASER's codes are read.
+    with pytest.raises(XharnessError, match="--lang xx"):
+        compare(a, b, n_resamples=100, languages=["fr", "xx"])
+    assert [r.language for r in compare(a, b, n_resamples=100, languages=["fra"]).tasks[0].rows] == ["fr"]
+
+
+def test_adjustment_is_applied_and_named(two_models):
+    a, b = two_models
+    holm = compare(a, b, n_resamples=2000)
+    none = compare(a, b, n_resamples=2000, adjust="none")
+    rows = {r.language: r for r in holm.tasks[0].rows}
+    assert holm.adjust == "holm" and none.adjust == "none"
+    tested = [r for r in holm.tasks[0].rows if r.p is not None]
+    assert tested and all(r.p_adjusted >= r.p for r in tested)
+    assert rows["fr"].significant  # +20 points on 100 items survives Holm over 3 languages
+    out = run("compare", a, b, "--adjust", "bh", "--resamples", "200")
+    assert "Benjamini-Hochberg" in out.output
     with pytest.raises(XharnessError, match="none of the tasks nope"):
         compare(a, b, n_resamples=100, tasks=["nope"])
 

@@ -23,6 +23,11 @@ MODULES = (
     "xharness.suggest",
     "xharness.embedding",
     "xharness.demo.builds",
+    "xharness.data_manifest",
+    "xharness.progress",
+    "xharness.leaderboard.palette",
+    "xharness.leaderboard.export",
+    "xharness.leaderboard.data_identity",
 )
 
 

@@ -112,3 +112,24 @@ def test_texts_cut_at_max_length_are_counted_in_the_result(tiny_bert_dir, tiny_s
     # sentence-transformers cuts inside its own encode and does not say how often: not counted.
     st = run_eval(EvalRequest(**{**common, "model": str(tiny_st_dir)}, run=RunOptions(out_dir=tmp_path / "st", **run))).results[0]
     assert st.run["truncated"] is None
+
+
+def test_a_lazy_load_is_timed_as_load_model_not_encode(tmp_path):
+    """`timing.load_model` includes the load that happens inside the first encode; `encode` leaves it out."""
+    import time
+
+    from fakes import CharNgramAdapter
+    from xharness.lazy import LazyAdapter
+    from xharness.runner import EvalRequest, RunOptions, run_eval
+
+    real = CharNgramAdapter(32, name="slow")
+
+    def slow_load():
+        time.sleep(0.3)
+        return real
+
+    lazy = LazyAdapter({"kind": "fake", "fingerprint": real.fingerprint, "options": real.options}, slow_load, name="slow")
+    request = EvalRequest(model="slow", data_dir=_tatoeba_dir(tmp_path), languages=("de",), run=RunOptions(out_dir=tmp_path / "r", cache=False))
+    result = run_eval(request, adapter=lazy).results[0]
+    assert result.timing["load_model"] >= 0.3 and result.timing["encode"] < 0.3
+    assert result.run["model_loaded"] is True

@@ -210,7 +210,7 @@ def test_filters_on_the_command_line(results):
     assert "tatoeba,gamma,score,de,95.0,,,gamma/tatoeba.json" in lines
 
 
-def test_different_data_is_noted(tmp_path):
+def test_different_data_gets_its_own_table(tmp_path):
     root = write(
         [
             make_result("a", "tatoeba", {"de": 50.0}, data="full"),
@@ -219,13 +219,15 @@ def test_different_data_is_noted(tmp_path):
         tmp_path / "r",
     )
     board = board_of(root)
-    assert any("not all evaluated on the same data for: de" in note for note in board.tasks[0].notes)
+    assert [[r.model for r in t.rows] for t in board.tasks] in ([["a"], ["b"]], [["b"], ["a"]])
+    assert len({t.column for t in board.tasks}) == 2
 
 
-def test_one_task_with_two_main_metrics_is_refused(tmp_path):
+def test_one_task_with_two_protocols_gets_two_tables(tmp_path):
     root = write([make_result("a", "x", {"de": 1.0}), make_result("b", "x", {"de": 2.0}, metric="f1")], tmp_path / "r")
-    with pytest.raises(XharnessError, match="disagree on the main metric"):
-        board_of(root)
+    board = board_of(root)
+    assert sorted(t.main_metric for t in board.tasks) == ["accuracy", "f1"]
+    assert all(" · protocol " in t.data_label for t in board.tasks)
 
 
 # -- reference rows -----------------------------------------------------------------------------
@@ -299,11 +301,11 @@ def test_skip_invalid_warns_and_leaves_the_file_out(results):
     assert "broken/tatoeba.json" not in data["sources"]
 
 
-def test_duplicate_model_and_task_is_refused(results):
+def test_one_model_in_two_folders_is_told_apart_by_folder(results):
     shutil.copytree(results / "alpha", results / "alpha-copy")
-    out = run("leaderboard", results)
-    assert out.exit_code == 2
-    assert "two results for model 'alpha' on task 'bucc2018': alpha-copy/bucc2018.json and alpha/bucc2018.json" in out.output
+    out = run("leaderboard", results, "-f", "csv")
+    assert out.exit_code == 0, out.output
+    assert "tatoeba,alpha [alpha-copy],average," in out.output and "tatoeba,alpha [alpha],average," in out.output
 
 
 @pytest.mark.parametrize("setup, message", [

@@ -241,3 +241,21 @@ def test_language_filter_hides_columns_and_recomputes(page):
     assert column(browser, TATOEBA, "avg")[:2] in (["55.00", "50.00"], ["50.00", "55.00"])
     assert browser.js(f"getComputedStyle(document.querySelector('{TATOEBA} td[data-lang=\"fr\"]')).display") != "none"
     assert browser.requests() == [page[1]]
+
+
+def test_cells_carry_n_and_the_legend_is_shown(page):
+    browser, _ = page
+    cell = f"document.querySelector('{TATOEBA} td.lang-cell[data-lang=\"de\"]')"
+    assert browser.js(f"{cell}.getAttribute('title')") == "n = 100"
+    detail = f"{cell}.querySelector('.detail')"
+    assert browser.js(f"getComputedStyle({detail}).display") == "none"
+    browser.js("document.getElementById('show-details').click()")
+    assert browser.js(f"getComputedStyle({detail}).display") != "none"
+    assert "n=100" in browser.js(f"{cell}.innerText")
+    browser.js("document.getElementById('show-details').click()")
+    legend = browser.js("Array.from(document.querySelectorAll('section.task .legend')).map(l => l.getBoundingClientRect().width > 0)")
+    assert legend == [True, True]
+    text = browser.js(f"document.querySelector('section.task[data-task=\"tatoeba\"] .legend').innerText")
+    assert "1.00" in text and "90.00" in text  # tatoeba's range: lowest to highest score
+    # viridis-like: the lowest score is dark blue, not red
+    assert browser.js(f"getComputedStyle(document.querySelector('{TATOEBA} tr[data-model=\"alpha\"] td[data-lang=\"de\"]')).backgroundColor") == "rgb(253, 231, 37)"

@@ -50,9 +50,9 @@ they differ (`python -m xharness.demo.make_example --check`).
   all-MiniLM-L6-v2 as the baseline, `xharness report {results} --baseline {slug_a} --names names.json
   -o leaderboard/example --title "{report_title}"` (`names.json` is the names file it used)
 
-The reference row under the Tatoeba table is a number reported in a paper for LaBSE on
-LASER's Tatoeba test set, not on this demo's data: it shows how reported numbers are marked,
-not something to compare against.
+Each table is headed by the data it was computed on (here the demo's own builds). The packaged
+reference row (LaBSE on LASER's Tatoeba test set) is not shown: reference rows appear only under
+a table of the data they were published on.
 """
 
 

@@ -59,10 +59,29 @@ def side_by_side_spread(results: list[TaskResult], *, spread: str = "accuracy_st
             score = r.scores.get(lang)
             std = score.metrics.get(spread) if score is not None else None
             cells.append("-" if score is None else f"{score.main_score:.2f} ± {std or 0.0:.2f}")
-        rows.append([lang, str(n), *cells])
+        rows.append([lang, str(n), *cells, *_baseline_cells(results, lang)])
     means = [f"{sum(s.main_score for s in r.scores.values()) / len(r.scores):.2f}" for r in results]
-    rows.append(["mean", "", *means])
+    rows.append(["mean", "", *means, *([""] * len(_BASELINES) if _has_baselines(results) else [])])
+    if _has_baselines(results):
+        headers += [label for _, label in _BASELINES]
     return format_table(headers, rows)
+
+
+_BASELINES = (("majority_baseline", "majority"), ("chance_baseline", "chance"))
+
+
+def _has_baselines(results: list[TaskResult]) -> bool:
+    return any(metric in s.metrics for r in results for s in r.scores.values() for metric, _ in _BASELINES)
+
+
+def _baseline_cells(results: list[TaskResult], lang: str) -> list[str]:
+    """The probe's baselines for `lang` (the same data for every model: the first result's), flagged `!`
+    where some test labels cannot be predicted."""
+    if not _has_baselines(results):
+        return []
+    score = next(r.scores[lang] for r in results if lang in r.scores)
+    flag = " !" if (score.metrics.get("unpredictable_share") or 0) > 0 else ""
+    return [("-" if score.metrics.get(m) is None else f"{score.metrics[m]:.2f}") + flag for m, _ in _BASELINES]
 
 
 # The topic probe's sample: ~40 English lines per topic, so the seeds draw different samples

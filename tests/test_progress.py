@@ -1,0 +1,86 @@
+"""Progress where nobody watches a terminal: timestamped lines (or JSON) at a steady interval, per language."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from xharness.progress import ProgressLog
+
+# A run of `eval` in a child process with a slow fake model, stderr captured (a pipe, not a terminal).
+CHILD = r"""
+import sys, time
+sys.path.insert(0, {tests!r})
+from fakes import CharNgramAdapter
+import xharness.runner as runner
+from xharness.cli import main
+
+class Slow(CharNgramAdapter):
+    def encode(self, texts, *, batch_size=32):
+        time.sleep(0.02 * len(texts))
+        return super().encode(texts, batch_size=batch_size)
+
+real_run = runner.run_eval
+runner.run_eval = lambda request, **kw: real_run(request, adapter=Slow(32, name="slow"), **kw)
+main(sys.argv[1:])
+"""
+
+
+def _data(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    for code in ("deu", "fra"):
+        (data / f"tatoeba.{code}-eng.{code}").write_text("".join(f"{code} satz {i} hier\n" for i in range(20)), encoding="utf-8")
+        (data / f"tatoeba.{code}-eng.eng").write_text("".join(f"english line {i} now\n" for i in range(20)), encoding="utf-8")
+    return data
+
+
+def _run(tmp_path, *extra):
+    env = {**os.environ, "XHARNESS_PROGRESS_INTERVAL": "0.2", "XHARNESS_CACHE": str(tmp_path / "cache")}
+    args = ["eval", "slow", "--data-dir", str(_data(tmp_path)), "-l", "de", "-l", "fr", "-o", str(tmp_path / "r"),
+            "--batch-size", "4", "--no-cache", *extra]
+    code = CHILD.format(tests=str(Path(__file__).parent))
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_progress_lines_in_a_log(tmp_path):
+    proc = _run(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
+    assert all(re.match(stamp, line) for line in lines), lines
+    de = [line for line in lines if "encoding tatoeba de:" in line]
+    # a start line, lines while it encodes (0.8 s at 0.2 s intervals), and an end line: one phase per language
+    assert len(de) >= 3 and de[-1].endswith("done") and "40/40 sentences (100%)" in de[-1]
+    assert any("encoding tatoeba fr:" in line for line in lines)
+    assert any(re.search(r"tatoeba de: \d+\.\d\d \(n=20", line) for line in lines)
+    assert "\r" not in proc.stderr
+
+
+def test_json_lines_and_quiet(tmp_path):
+    proc = _run(tmp_path, "--log-format", "json")
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert {"encoding_start", "encoding_end", "language_done", "message"} <= {e["event"] for e in events}
+    end = next(e for e in events if e["event"] == "encoding_end" and e["phase"] == "encoding tatoeba de")
+    assert end["done"] == end["total"] == 40 and "time" in end
+    quiet = _run(tmp_path, "--quiet", "--overwrite")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_terminal_bar_names_the_language_and_continues_across_calls():
+    stream = io.StringIO()
+    log = ProgressLog("bar", stream=stream)
+    for total in (3, 2):  # English then German side of one language: one bar
+        handle = log.progress("tatoeba de", total)
+        handle.advance(total)
+        handle.close()
+    log.close()
+    text = stream.getvalue()
+    assert "encoding tatoeba de (5 sentences)" in text and "100%" in text and text.count("\n") == 1
