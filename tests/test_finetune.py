@@ -94,7 +94,9 @@ def test_fine_tuned_tiny_bert_learns_the_marker_in_every_language(finetuned):
     assert set(result.scores) == {"de", "en", "fr"}
     for lang, score in result.scores.items():
         assert score.main_score >= 90, (lang, score.main_score)
-        assert set(score.metrics) == {"accuracy", "accuracy_std", "macro_f1", "macro_f1_std"}
+        assert set(score.metrics) == {
+            "accuracy", "accuracy_std", "macro_f1", "macro_f1_std", "majority_baseline", "chance_baseline", "unpredictable_share",
+        }
     items = result.items["de"]
     assert len(items["correct"]) == 16 and all(len(row) == 2 for row in items["correct"])  # one 0/1 per seed
 
