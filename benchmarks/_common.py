@@ -32,3 +32,15 @@ def alternate(runs: dict[str, Callable[[], object]], *, repeats: int = 3) -> dic
             fn()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def status_bytes(field: str) -> int | None:
+    """A `/proc/self/status` size field (`VmRSS`, `VmHWM`) in bytes; None where there is none."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None

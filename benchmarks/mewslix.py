@@ -25,6 +25,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from _common import status_bytes
 
 D = 384
 K = 20
@@ -42,17 +43,6 @@ def write_unit_vectors(path: Path, n: int, seed: int) -> None:
     del out
 
 
-def _status_bytes(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def child(method: str, folder: Path, m: int, n: int) -> None:
     import faiss
 
@@ -62,9 +52,9 @@ def child(method: str, folder: Path, m: int, n: int) -> None:
     try:  # reset the high-water mark to the current size (Linux keeps the parent's otherwise)
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-        before = _status_bytes("VmRSS")
+        before = status_bytes("VmRSS")
     except OSError:
-        before = _status_bytes("VmHWM")
+        before = status_bytes("VmHWM")
     if before is None:
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     tracemalloc.start()
@@ -80,7 +70,7 @@ def child(method: str, folder: Path, m: int, n: int) -> None:
         _, I = index.search(queries, K)
     seconds = time.perf_counter() - start
     traced = tracemalloc.get_traced_memory()[1]
-    after = _status_bytes("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    after = status_bytes("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     np.save(folder / f"{method}.npy", I)
     print(json.dumps({"seconds": seconds, "rss_delta": after - before, "traced_peak": traced}))
 

@@ -30,6 +30,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from _common import status_bytes
 
 D = 384
 K = 4
@@ -118,17 +119,6 @@ def timed(fn):
 # memory, in a fresh process per measurement
 
 
-def _status_bytes(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def child(what: str, n: int, m: int, d: int) -> None:
     import faiss  # noqa: F401  (imported before the baseline: its libraries are not the cost)
 
@@ -140,9 +130,9 @@ def child(what: str, n: int, m: int, d: int) -> None:
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-        before = _status_bytes("VmRSS")
+        before = status_bytes("VmRSS")
     except OSError:
-        before = _status_bytes("VmHWM")
+        before = status_bytes("VmHWM")
     if before is None:  # not Linux: ru_maxrss (KB on Linux, bytes on macOS; good enough)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     tracemalloc.start()
@@ -151,7 +141,7 @@ def child(what: str, n: int, m: int, d: int) -> None:
     else:
         raw_two_way_faiss(x, y)
     traced = tracemalloc.get_traced_memory()[1]
-    after = _status_bytes("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    after = status_bytes("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"rss_delta": after - before, "traced_peak": traced}))
 
 

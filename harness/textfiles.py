@@ -115,3 +115,14 @@ def read_lines(path: Path, *, allow_blank: bool = False) -> list[str]:
                 raise XharnessError(f"{path}: line {number} is blank (every line must hold a sentence)")
     return lines
 
+
+def read_sentence_lines(path: Path) -> tuple[list[str], bytes]:
+    """A one-sentence-per-line file's lines, as they are, and its bytes; an empty file or a blank line is refused."""
+    data = read_bytes(path)
+    lines = decode_lines(data, source=path)
+    if not lines:
+        raise XharnessError(f"{path}: file is empty")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise XharnessError(f"{path}: line {number} is blank (every line must hold a sentence)")
+    return lines, data

@@ -24,7 +24,7 @@ from xharness.tasks.knn import l2_normalize, two_way_knn
 from xharness.tasks.languages import LASER_TO_SHORT, SHORT_TO_LASER, XTREME_TATOEBA, to_short
 from xharness.tasks.mining import margin_rescore
 from xharness.tasks.probe import accuracy
-from xharness.textfiles import decode_lines, read_bytes
+from xharness.textfiles import read_sentence_lines
 
 # Where the files may sit under --data-dir, tried in order.
 _SUBFOLDERS = ("", "tatoeba/v1", "tatoeba", "v1", "LASER/data/tatoeba/v1")
@@ -56,13 +56,7 @@ def _pair_files(folder: Path, lang: str) -> tuple[Path, Path] | None:
 
 
 def _read_sentences(path: Path) -> tuple[list[str], bytes]:
-    data = read_bytes(path)
-    lines = decode_lines(data, source=path)
-    if not lines:
-        raise XharnessError(f"{path}: file is empty")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            raise XharnessError(f"{path}: line {number} is blank (every line must hold a sentence)")
+    lines, data = read_sentence_lines(path)
     # Edge whitespace carries no meaning and XTREME strips it; keep inner text as is.
     return [line.strip() for line in lines], data
 

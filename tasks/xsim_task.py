@@ -25,9 +25,9 @@ from xharness.results import LanguageScore, TaskResult
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.languages import match_code
-from xharness.tasks.options import K, MARGIN, TaskOption
+from xharness.tasks.options import TaskOption
 from xharness.tasks.xsim import MISALIGNED, error_types, errors, retrieve, xsim_matrix
-from xharness.textfiles import decode_lines, read_bytes
+from xharness.textfiles import read_bytes, read_sentence_lines
 
 DIRECTIONS = ("xx-en", "en-xx", "nway")
 DIRECTION = TaskOption(
@@ -60,13 +60,7 @@ class Bitext:
 
 def read_sentences(path: Path) -> tuple[tuple[str, ...], bytes]:
     """A sentence file's lines as they are (LASER compares whole lines) and its bytes; blank lines refused."""
-    data = read_bytes(path)
-    lines = decode_lines(data, source=path)
-    if not lines:
-        raise XharnessError(f"{path}: file is empty")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            raise XharnessError(f"{path}: line {number} is blank (every line must hold a sentence)")
+    lines, data = read_sentence_lines(path)
     return tuple(lines), data
 
 
