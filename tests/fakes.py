@@ -44,3 +44,20 @@ class CharNgramAdapter:
                 bucket = int.from_bytes(hashlib.md5(padded[i:i + 3].encode()).digest()[:4], "little") % self.dim
                 out[row, bucket] += 1.0
         return out
+
+
+class CountingAdapter(CharNgramAdapter):
+    """Character n-grams that record what they encode, can die (Ctrl-C) on a chosen text, and can pose as another model."""
+
+    def __init__(self, fail_on=None, fingerprint=None):
+        super().__init__(64)
+        self.encoded = []
+        self.fail_on = fail_on
+        if fingerprint:
+            self.fingerprint = fingerprint
+
+    def encode(self, texts, *, batch_size=32):
+        if self.fail_on is not None and self.fail_on in texts:
+            raise KeyboardInterrupt
+        self.encoded.extend(texts)
+        return super().encode(texts, batch_size=batch_size)

@@ -6,7 +6,7 @@ import multiprocessing
 import numpy as np
 import pytest
 
-from fakes import CharNgramAdapter
+from fakes import CharNgramAdapter, CountingAdapter
 from xharness.cache import EmbeddingCache, cache_summary, clear_cache
 from xharness.embedding import Embedder
 from xharness.results import TaskResult, load_items
@@ -15,21 +15,6 @@ from xharness.runner import EvalRequest, RunOptions, run_eval
 DE = ["Ich habe Hunger.", "Das Haus ist rot.", "Wo ist der Bahnhof?", "Heute regnet es."]
 EN = ["I am hungry.", "The house is red.", "Where is the station?", "It is raining today."]
 FR = ["J'ai faim.", "La maison est rouge.", "Où est la gare ?", "Il pleut aujourd'hui."]
-
-
-class CountingAdapter(CharNgramAdapter):
-    """Character n-grams that count encoded texts, and can fail on a chosen text."""
-
-    def __init__(self, fail_on=None):
-        super().__init__(64)
-        self.encoded = []
-        self.fail_on = fail_on
-
-    def encode(self, texts, *, batch_size=32):
-        if self.fail_on is not None and self.fail_on in texts:
-            raise KeyboardInterrupt
-        self.encoded.extend(texts)
-        return super().encode(texts, batch_size=batch_size)
 
 
 def test_put_get_and_accounting(tmp_path):

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes import CharNgramAdapter
+from fakes import CountingAdapter as Counting
 from xharness.cli import main
 from xharness.errors import XharnessError
 from xharness.partials import PartialStore
@@ -30,22 +30,6 @@ LANGS = {
 }
 EN = ["I am hungry.", "The house is red.", "Where is the station?", "It is raining today."]
 SHORT = {"deu": "de", "fra": "fr", "spa": "es"}
-
-
-class Counting(CharNgramAdapter):
-    """Character n-grams that record what they encode, can die on a text, and can pose as another model."""
-
-    def __init__(self, fail_on=None, fingerprint=None):
-        super().__init__(64)
-        self.encoded, self.fail_on = [], fail_on
-        if fingerprint:
-            self.fingerprint = fingerprint
-
-    def encode(self, texts, *, batch_size=32):
-        if self.fail_on is not None and self.fail_on in texts:
-            raise KeyboardInterrupt
-        self.encoded.extend(texts)
-        return super().encode(texts, batch_size=batch_size)
 
 
 @pytest.fixture
