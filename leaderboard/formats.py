@@ -54,3 +54,13 @@ def esc(value: object) -> str:
 def plain(value: object) -> str:
     """One printable line: control characters (escape sequences included) become '?'."""
     return "".join(ch if ch.isprintable() else "?" for ch in " ".join(str(value).split()))
+
+
+def filters_sentence(tasks, languages, *, quote) -> str:
+    """'Filtered to tasks a, b; languages de.' with each name passed through `quote` ('' when nothing is filtered).
+
+    >>> filters_sentence(("tatoeba",), ("de", "fr"), quote=str)
+    'Filtered to tasks tatoeba; languages de, fr.'
+    """
+    filters = [f"{what} " + ", ".join(quote(name) for name in names) for what, names in (("tasks", tasks), ("languages", languages)) if names]
+    return f"Filtered to {'; '.join(filters)}." if filters else ""

@@ -15,7 +15,7 @@ import hashlib
 import html
 from importlib import resources
 
-from xharness.leaderboard.formats import esc, format_score, reported
+from xharness.leaderboard.formats import esc, filters_sentence, format_score, reported
 from xharness.leaderboard.palette import cell_style, gradient_css
 from xharness.leaderboard.tables import Leaderboard, TaskTable, direction_notes
 
@@ -242,14 +242,10 @@ def render_html(board: Leaderboard) -> str:
         "Main score of each task per language, from xharness result files. A task's average is the unweighted "
         "mean over its languages (XTREME's convention); models are ranked by it."
     )
-    filters = []
-    if board.task_filter:
-        filters.append("tasks " + ", ".join(board.task_filter))
-    if board.language_filter:
-        filters.append("languages " + ", ".join(board.language_filter))
+    filtered = filters_sentence(board.task_filter, board.language_filter, quote=esc)
     head_notes = [f'<p class="lede">{esc(lede)}</p>']
-    if filters:
-        head_notes.append(f'<p class="lede">Filtered to {esc("; ".join(filters))}.</p>')
+    if filtered:
+        head_notes.append(f'<p class="lede">{filtered}</p>')
     if board.generated:
         head_notes.append(f'<p class="lede">Generated {esc(board.generated)}.</p>')
     sources = "".join(f"<li>{esc(s)}</li>" for s in board.sources)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from xharness.leaderboard.formats import DASH, format_score, md_text, reported
+from xharness.leaderboard.formats import DASH, filters_sentence, format_score, md_text, reported
 from xharness.leaderboard.tables import Leaderboard, TaskTable, direction_notes
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, left: int, right: Sequence[int] | None = None) -> list[str]:
@@ -100,13 +100,9 @@ def render_markdown(board: Leaderboard) -> str:
         "Main score of each task per language, from xharness result files. A task's average is the "
         "unweighted mean over its languages (XTREME's convention); models are ranked by it."
     )
-    filters = []
-    if board.task_filter:
-        filters.append("tasks " + ", ".join(md_text(t) for t in board.task_filter))
-    if board.language_filter:
-        filters.append("languages " + ", ".join(md_text(lang) for lang in board.language_filter))
-    if filters:
-        lines += ["", "Filtered to " + "; ".join(filters) + "."]
+    filtered = filters_sentence(board.task_filter, board.language_filter, quote=md_text)
+    if filtered:
+        lines += ["", filtered]
     if board.generated:
         lines += ["", f"Generated {md_text(board.generated)}."]
     lines.append("")

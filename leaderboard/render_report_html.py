@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from xharness.leaderboard.formats import DASH, esc, format_delta, format_interval, format_p, format_score
+from xharness.leaderboard.formats import DASH, esc, filters_sentence, format_delta, format_interval, format_p, format_score
 from xharness.leaderboard.heatmaps import file_stem, heatmaps
 from xharness.leaderboard.render_heatmap_svg import heatmap_svg
 from xharness.leaderboard.report import DeltaCell, Report
@@ -60,13 +60,9 @@ def render_html(report: Report) -> str:
     intro += [f'<p class="lede">{_code_spans(esc(s))}</p>' for s in method_sentences(report)]
     if report.names_source:
         intro.append(f'<p class="lede">Display names: {esc(report.names_source)}.</p>')
-    filters = []
-    if report.task_filter:
-        filters.append("tasks " + ", ".join(report.task_filter))
-    if report.language_filter:
-        filters.append("languages " + ", ".join(report.language_filter))
-    if filters:
-        intro.append(f'<p class="lede">Filtered to {esc("; ".join(filters))}.</p>')
+    filtered = filters_sentence(report.task_filter, report.language_filter, quote=esc)
+    if filtered:
+        intro.append(f'<p class="lede">{filtered}</p>')
 
     multi = len(report.tasks) > 1
     headers = ["checkpoint"] + (["intermediate"] if report.has_intermediate else []) + [esc(t.name) for t in report.tasks]

@@ -4,7 +4,7 @@ escaped."""
 
 from __future__ import annotations
 
-from xharness.leaderboard.formats import DASH, format_delta, format_interval, format_p, format_score, md_text
+from xharness.leaderboard.formats import DASH, filters_sentence, format_delta, format_interval, format_p, format_score, md_text
 from xharness.leaderboard.report import Report
 from xharness.leaderboard.report_wording import (
     cell_notes,
@@ -35,13 +35,9 @@ def render_markdown(report: Report) -> str:
     lines += method_sentences(report)
     if report.names_source:
         lines += ["", f"Display names: {md_text(report.names_source)}."]
-    filters = []
-    if report.task_filter:
-        filters.append("tasks " + ", ".join(md_text(t) for t in report.task_filter))
-    if report.language_filter:
-        filters.append("languages " + ", ".join(md_text(lang) for lang in report.language_filter))
-    if filters:
-        lines += ["", "Filtered to " + "; ".join(filters) + "."]
+    filtered = filters_sentence(report.task_filter, report.language_filter, quote=md_text)
+    if filtered:
+        lines += ["", filtered]
 
     lines += ["", "## Summary: mean delta per task", ""]
     headers = ["checkpoint"] + (["intermediate"] if report.has_intermediate else [])
