@@ -44,3 +44,27 @@ def status_bytes(field: str) -> int | None:
     except OSError:
         pass
     return None
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (VmHWM, else getrusage)."""
+    import resource
+
+    return status_bytes("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_child(script: str, *args: object) -> dict:
+    """Run `script --child ARGS...` in a fresh process and return the JSON object its last line prints."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(script), "--child", *map(str, args)], check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def mb(nbytes: float) -> str:
+    return f"{nbytes / 2**20:,.0f} MB"

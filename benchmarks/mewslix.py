@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
-from _common import status_bytes
+from _common import mb, peak_rss, run_child, status_bytes
 
 D = 384
 K = 20
@@ -70,21 +67,9 @@ def child(method: str, folder: Path, m: int, n: int) -> None:
         _, I = index.search(queries, K)
     seconds = time.perf_counter() - start
     traced = tracemalloc.get_traced_memory()[1]
-    after = status_bytes("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    after = peak_rss()
     np.save(folder / f"{method}.npy", I)
     print(json.dumps({"seconds": seconds, "rss_delta": after - before, "traced_peak": traced}))
-
-
-def run_child(method: str, folder: Path, m: int, n: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", method, str(folder), str(m), str(n)],
-        check=True, capture_output=True, text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def mb(nbytes: float) -> str:
-    return f"{nbytes / 2**20:,.0f} MB"
 
 
 def main() -> None:
@@ -105,7 +90,7 @@ def main() -> None:
         write_unit_vectors(folder / "candidates.f32", m, 1)
         write_unit_vectors(folder / "queries.f32", n, 2)
         print(f"{m:,} candidates x {n:,} queries, d={D}, top {K}; candidate matrix {mb(m * D * 4)} on disk")
-        results = {method: run_child(method, folder, m, n) for method in ("blocked", "faiss")}
+        results = {method: run_child(__file__, method, folder, m, n) for method in ("blocked", "faiss")}
         agree = float((np.load(folder / "blocked.npy") == np.load(folder / "faiss.npy")).all(axis=1).mean())
     b, f = results["blocked"], results["faiss"]
     print(f"{'':24}{'blocked_topk (memmap)':>24}{'FAISS IndexFlatIP':>20}{'ratio':>8}")

@@ -24,13 +24,12 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 import tracemalloc
 
 import numpy as np
-from _common import status_bytes
+from _common import mb, peak_rss, run_child, status_bytes
 
 D = 384
 K = 4
@@ -141,23 +140,12 @@ def child(what: str, n: int, m: int, d: int) -> None:
     else:
         raw_two_way_faiss(x, y)
     traced = tracemalloc.get_traced_memory()[1]
-    after = status_bytes("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    after = peak_rss()
     print(json.dumps({"rss_delta": after - before, "traced_peak": traced}))
-
-
-def measure_memory(what: str, n: int, m: int, d: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", what, str(n), str(m), str(d)],
-        check=True, capture_output=True, text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # --------------------------------------------------------------------------------------------
 
-
-def mb(nbytes: float) -> str:
-    return f"{nbytes / 2**20:,.0f} MB"
 
 
 def paired_runs(x: np.ndarray, y: np.ndarray, reps: int) -> tuple[list[float], list[float]]:
@@ -218,8 +206,8 @@ def bench_size(n: int, m: int, reps: int, loop_rows: int, single_thread: bool) -
     greedy_py = min(timed(lambda: greedy_loop(s, t))[0] for _ in range(3))
     assert np.flatnonzero(greedy_one_to_one(s, t)).tolist() == greedy_loop(s, t)
 
-    mem_mine = measure_memory("mine", n, m, D)
-    mem_raw = measure_memory("faiss", n, m, D)
+    mem_mine = run_child(__file__, "mine", n, m, D)
+    mem_raw = run_child(__file__, "faiss", n, m, D)
     return dict(
         n=n, m=m, reps=reps, raw=float(np.median(raw_t)), mine=float(np.median(mine_t)),
         ratio=float(np.median(np.array(mine_t) / np.array(raw_t))), raw_all=raw_t, mine_all=mine_t,
