@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from xharness.errors import XharnessError
+from xharness.hub_data import is_reference
 from xharness.tasks.mining import INDEXES, MARGINS, RETRIEVALS
 
 
@@ -112,11 +113,18 @@ class _EvalCommand(click.Command):
         return [*params[:-1], *_task_option_params(), params[-1]]  # --help stays last
 
 
+def _data_source(value: str | None) -> Path | str | None:
+    """A folder, or an `hf:` data set reference kept as written (the task opens it)."""
+    if value is None or is_reference(value):
+        return value
+    return Path(value)
+
+
 @main.command("eval", cls=_EvalCommand)
 @click.argument("model")
 @click.option("-t", "--task", "tasks", multiple=True, default=("tatoeba",), show_default=True, help="Task to run (repeatable).")
 @click.option("-l", "--lang", "languages", multiple=True, help="Language code (repeatable), or 'all'. Default: the task's standard set.")
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Folder holding the task's data.")
+@click.option("--data-dir", help="Folder holding the task's data, or a Hugging Face data set: hf:OWNER/NAME[@REVISION][:CONFIG] or hf:FOLDER (see `xharness tasks`).")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
 @click.option("--adapter", default="auto", show_default=True, help="auto, transformers, sentence-transformers, or a plugin name.")
 @click.option("--name", help="Model name for tables and the results folder (default: the folder or plugin name).")
@@ -142,7 +150,7 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
     from xharness.runner import EvalRequest, RunOptions, run_eval
 
     request = EvalRequest(
-        model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=data_dir, adapter=adapter, name=name,
+        model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=_data_source(data_dir), adapter=adapter, name=name,
         adapter_options=AdapterOptions(
             pooling=pooling, layer=None if is_sweep(layer) else _parse_layer(layer), max_length=max_length,
             dtype=dtype, device=device, max_tokens=max_tokens, trust_remote_code=trust_remote_code,
@@ -176,6 +184,9 @@ def tasks_command() -> None:
         click.echo(f"  {task_cls.description}")
         click.echo(f"  data layout: {task_cls.layout}")
         click.echo(f"  languages: {task_cls.languages_note}")
+        for reader in task_cls.hub_readers:
+            names = ", ".join(f"hf:{hub_id}" for hub_id in reader.names)
+            click.echo(f"  hugging face: --data-dir {names}" + (f" ({reader.limitation})" if reader.limitation else ""))
         for option in task_cls.options:
             click.echo(f"  option {option.describe()}")
 

@@ -51,7 +51,7 @@ class EvalRequest:
     model: str
     tasks: tuple[str, ...] = ("tatoeba",)
     languages: tuple[str, ...] = ()
-    data_dir: Path | None = None
+    data_dir: Path | str | None = None  # a folder, or an `hf:` data set reference
     adapter: str = "auto"
     name: str | None = None
     adapter_options: AdapterOptions = AdapterOptions()

@@ -12,18 +12,22 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
 from xharness.data_manifest import read_manifest
 from xharness.hashing import digest
+from xharness.hub_data import HubDataset, is_reference, open_reference
 from xharness.suggest import did_you_mean
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore, TaskResult
 from xharness.tasks.options import TaskOption, resolve
 from xharness.tasks.item_records import ItemRecord
 from xharness.timing import PhaseTimer
+
+if TYPE_CHECKING:
+    from xharness.tasks.hub_readers import HubReader
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -77,19 +81,31 @@ class Task(ABC):
     # The options the task takes, as data: the CLI builds its flags from these, the runner passes
     # the user's values to the constructor under these names, and `config()` records them.
     options: ClassVar[tuple[TaskOption, ...]] = ()
+    # The Hugging Face data sets the task reads with `--data-dir hf:...` (tasks/hub_readers.py).
+    hub_readers: ClassVar[tuple[type["HubReader"], ...]] = ()
 
     def __init__(self, data_dir: Path | str | None, *, limit: int | None = None) -> None:
         if data_dir is None:
             raise XharnessError(f"task '{self.name}' needs --data-dir (expected layout: {self.layout})")
+        if limit is not None and limit < 1:
+            raise XharnessError(f"--limit must be a positive number, got {limit}")
+        self.limit = limit
+        self.option_values = resolve(self.options, {}, task=self.name)
+        self.hub: HubDataset | None = None
+        self.hub_reader: HubReader | None = None
+        if is_reference(str(data_dir)):
+            # A data set, not a folder: the reader stands in for the file code (subclasses skip their discovery).
+            from xharness.tasks.hub_readers import choose_reader
+
+            self.hub = open_reference(str(data_dir))
+            self.hub_reader = choose_reader(self, self.hub)
+            self.data_dir = Path(str(data_dir))
+            return
         self.data_dir = Path(data_dir)
         if not self.data_dir.exists():
             raise XharnessError(f"{self.data_dir}: data folder not found")
         if not self.data_dir.is_dir():
             raise XharnessError(f"{self.data_dir}: --data-dir must be a folder")
-        if limit is not None and limit < 1:
-            raise XharnessError(f"--limit must be a positive number, got {limit}")
-        self.limit = limit
-        self.option_values = resolve(self.options, {}, task=self.name)
 
     def set_options(self, **values: Any) -> Mapping[str, Any]:
         """Check the subclass's option values against the declarations (the one place they are checked)."""
@@ -144,11 +160,34 @@ class Task(ABC):
         numbers = {option.name: self.option_values[option.name] for option in self.options if option.changes_numbers}
         return {"limit": self.limit, **numbers}
 
+    def hub_source(self, fingerprint: str) -> dict[str, Any] | None:
+        """What a result records of the data set it read (`task.data_source`), in the manifest's shape."""
+        if self.hub is None or self.hub_reader is None:
+            return None
+        record: dict[str, Any] = {
+            "format": f"hf:{self.hub.name}",
+            "fingerprint": fingerprint,
+            "source": {"package": "datasets", "dataset": self.hub.name, "reference": self.hub.ref.text, "kind": self.hub.kind},
+        }
+        if self.hub.ref.revision:
+            record["source"]["revision"] = self.hub.ref.revision
+        if self.hub_reader.limitation:
+            record["limitation"] = self.hub_reader.limitation
+        return record
+
     # -- what the base class owns ---------------------------------------------------------
+
+    def languages_present(self) -> list[str]:
+        """The languages with data: the data set's (through its hub reader) or the folder's."""
+        return self.hub_reader.languages() if self.hub_reader is not None else self.available_languages()
+
+    def read_language(self, lang: str) -> LanguageData:
+        """One language's data, from the data set (hub reader) or the folder."""
+        return self.hub_reader.load_language(lang) if self.hub_reader is not None else self.load_language(lang)
 
     def resolve_languages(self, requested: Sequence[str] = ()) -> list[str]:
         """The languages to run: the default set, 'all', or the user's codes (checked)."""
-        available = self.available_languages()
+        available = self.languages_present()
         if not available:
             raise XharnessError(f"{self.data_dir}: no {self.name} data found (expected layout: {self.layout})")
         if not requested:
@@ -175,7 +214,7 @@ class Task(ABC):
 
     def load(self, languages: Sequence[str] = ()) -> dict[str, LanguageData]:
         """Resolve and read every requested language (all checks happen here, before any model work)."""
-        return {lang: self.load_language(lang) for lang in self.resolve_languages(languages)}
+        return {lang: self.read_language(lang) for lang in self.resolve_languages(languages)}
 
     def run(
         self,
@@ -241,7 +280,7 @@ class Task(ABC):
             },
             "languages": langs,
         }
-        manifest = read_manifest(self.data_folder())
+        manifest = read_manifest(self.data_folder()) if self.hub is None else self.hub_source(task_info["data_fingerprint"])
         if manifest is not None:
             task_info["data_source"] = manifest
         return TaskResult(

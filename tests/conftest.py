@@ -14,6 +14,9 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"  # `datasets` reads it once, on import: hf: data sets come from the cache or a folder
+# Its prepared copies go to a temp folder, never the user's ~/.cache (tests that need a cache patch their own).
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="xharness-hf-datasets-")
 
 
 @pytest.fixture(autouse=True)

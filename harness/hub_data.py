@@ -1,0 +1,299 @@
+"""Data sets referenced as `hf:...` and read through Hugging Face `datasets`, wherever a data folder is accepted.
+
+A reference is one of:
+
+- `hf:OWNER/NAME`, `hf:OWNER/NAME@REVISION`, `hf:OWNER/NAME:CONFIG` (or both, `@REV:CONFIG`): a hub
+  data set, read by `datasets.load_dataset`. Offline (`HF_DATASETS_OFFLINE=1` or `HF_HUB_OFFLINE=1`)
+  it comes from the local cache (`HF_DATASETS_CACHE`, default `~/.cache/huggingface/datasets`);
+  online and not in offline mode, `datasets` fetches it, exactly as for models.
+- `hf:PATH` where PATH is a local folder: either in hub layout (parquet/JSON/CSV files, with a
+  README whose `configs:` block names the configurations) or written by `save_to_disk` (it holds
+  `dataset_dict.json` or `state.json`; read with `load_from_disk`). A folder named like a hub
+  data set (`.../mteb/tatoeba-bitext-mining`) is read with that data set's schema.
+
+Which configuration holds which language is the task's business (its `hub_readers`, see
+`xharness.tasks.hub_readers`); this module opens configurations and splits, turns every failure
+into one `XharnessError` line, and says where the rows came from (`provenance`), so a result
+records the data set, configuration, revision and fingerprint it was computed on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from xharness.errors import XharnessError
+from xharness.suggest import did_you_mean
+
+PREFIX = "hf:"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_TRUE = {"1", "ON", "YES", "TRUE"}
+
+
+@dataclass(frozen=True)
+class HubReference:
+    """What the user wrote after `hf:`, taken apart."""
+
+    text: str  # the whole reference, as given (for messages and the result)
+    path: str  # a hub id `owner/name`, or a local folder
+    revision: str | None = None
+    config: str | None = None
+
+    @property
+    def local(self) -> bool:
+        return Path(self.path).expanduser().is_dir()
+
+    @property
+    def name(self) -> str:
+        """The data set's hub name: the id itself, or the folder's last two parts (`mteb/tatoeba-bitext-mining`)."""
+        if not self.local:
+            return self.path
+        parts = Path(self.path).expanduser().resolve().parts
+        return "/".join(parts[-2:]) if len(parts) >= 2 else parts[-1]
+
+
+def is_reference(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+def parse_reference(value: str) -> HubReference:
+    """`hf:OWNER/NAME[@REVISION][:CONFIG]` or `hf:PATH` (an existing folder) taken apart.
+
+    Example:
+        >>> parse_reference("hf:mteb/tatoeba-bitext-mining@v1:deu-eng")
+        HubReference(text='hf:mteb/tatoeba-bitext-mining@v1:deu-eng', path='mteb/tatoeba-bitext-mining', revision='v1', config='deu-eng')
+        >>> parse_reference("hf:google/xtreme").config is None
+        True
+    """
+    body = value[len(PREFIX):] if value.startswith(PREFIX) else value
+    if not body.strip():
+        raise XharnessError(f"{value!r}: a dataset reference needs a name after 'hf:' (hf:OWNER/NAME[@REVISION][:CONFIG])")
+    if Path(body).expanduser().is_dir():
+        return HubReference(text=value, path=body)
+    config = revision = None
+    if ":" in body:
+        body, config = body.split(":", 1)
+    if "@" in body:
+        body, revision = body.split("@", 1)
+    if _HUB_ID.match(body) is None or (config is not None and not config) or (revision is not None and not revision):
+        looks_local = body.startswith((".", "/", "~")) or os.sep in body.strip("/").replace("/", "", 1)
+        if looks_local:
+            raise XharnessError(f"{value}: no such folder (a local dataset must be an existing folder)")
+        raise XharnessError(
+            f"{value}: not a dataset reference; expected hf:OWNER/NAME, hf:OWNER/NAME@REVISION, hf:OWNER/NAME:CONFIG "
+            "or hf:FOLDER"
+        )
+    return HubReference(text=value, path=body, revision=revision, config=config)
+
+
+def offline() -> bool:
+    """True when the user asked Hugging Face libraries to stay off the network."""
+    return any(os.environ.get(var, "").strip().upper() in _TRUE for var in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def _datasets():
+    try:
+        import datasets
+    except ImportError:
+        raise XharnessError("reading hf: data needs the `datasets` package (pip install datasets)") from None
+    datasets.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    return datasets
+
+
+def _cache_root() -> Path:
+    return Path(_datasets().config.HF_DATASETS_CACHE)
+
+
+def _cache_folder(hub_id: str) -> Path:
+    """Where `datasets` keeps a prepared hub data set: `<cache>/<owner>___<name>` (name in snake case)."""
+    owner, name = hub_id.split("/", 1)
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    return _cache_root() / f"{owner}___{snake}"
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+@dataclass
+class HubDataset:
+    """One referenced data set, opened lazily: its configurations, splits and rows."""
+
+    ref: HubReference
+    kind: str = ""  # "save_to_disk", "folder" (hub layout) or "hub"
+    _loaded: dict[tuple[str | None, str], Any] = field(default_factory=dict, repr=False)
+    _disk: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.ref.local:
+            folder = Path(self.ref.path).expanduser()
+            saved = (folder / "dataset_dict.json").is_file() or (folder / "state.json").is_file()
+            self.kind = "save_to_disk" if saved else "folder"
+        else:
+            self.kind = "hub"
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    # -- what the data set holds ---------------------------------------------------------------
+
+    def configs(self) -> list[str]:
+        """The configuration names (one, 'default', for a save_to_disk folder); a `:CONFIG` reference narrows to it."""
+        if self.ref.config is not None:
+            return [self.ref.config]
+        return self._all_configs()
+
+    def _all_configs(self) -> list[str]:
+        if self.kind == "save_to_disk":
+            return ["default"]
+        if self.kind == "hub" and offline():
+            # Offline, `datasets` cannot list a hub set's configurations; the cache holds the prepared ones.
+            folder = _cache_folder(self.ref.path)
+            found = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+            if not found:
+                raise self._not_cached(None)
+            return found
+        datasets = _datasets()
+        try:
+            return list(datasets.get_dataset_config_names(self.ref.path, revision=self.ref.revision))
+        except Exception as error:  # noqa: BLE001 - any failure of the library is one line for the user
+            raise XharnessError(f"{self.ref.text}: cannot list its configurations ({_one_line(error)})") from None
+
+    def splits(self, config: str | None) -> list[str]:
+        return list(self._open(config).keys())
+
+    def split(self, config: str | None, split: str):
+        """One split of one configuration as a `datasets.Dataset` (memory-mapped Arrow, not a copy)."""
+        parts = self._open(config)
+        if split not in parts:
+            raise XharnessError(
+                f"{self.ref.text}{'' if config in (None, 'default') else ' config ' + repr(config)}: no split {split!r} "
+                f"(splits: {', '.join(parts) or 'none'})"
+            )
+        return parts[split]
+
+    def columns(self, config: str | None, split: str) -> list[str]:
+        return list(self.split(config, split).column_names)
+
+    def require_columns(self, config: str | None, split: str, needed: tuple[str, ...]) -> None:
+        """Refuse, in one line, a split that lacks a column the task's schema reads."""
+        have = self.columns(config, split)
+        missing = [name for name in needed if name not in have]
+        if missing:
+            raise XharnessError(
+                f"{self.ref.text} config {config!r} split {split!r}: no column {', '.join(map(repr, missing))} "
+                f"(columns: {', '.join(have) or 'none'}); this is not the schema the task reads"
+            )
+
+    def rows(self, config: str | None, split: str, columns: tuple[str, ...], *, batch_size: int = 10_000) -> Iterator[dict[str, list]]:
+        """The split's columns in batches (a large or streamed set is never copied whole)."""
+        data = self.split(config, split).select_columns(list(columns))
+        for batch in data.iter(batch_size=batch_size):
+            yield batch
+
+    def column(self, config: str | None, split: str, name: str, *, limit: int | None = None) -> list:
+        """One column as a list (the first `limit` rows when given)."""
+        data = self.split(config, split)
+        if limit is not None:
+            data = data.select(range(min(limit, data.num_rows)))
+        return list(data[name])
+
+    def feature_names(self, config: str | None, split: str, column: str) -> list[str] | None:
+        """The class names of a `ClassLabel` column (None for any other feature)."""
+        feature = self.split(config, split).features.get(column)
+        names = getattr(feature, "names", None)
+        return list(names) if isinstance(names, list) else None
+
+    def provenance(self, config: str | None, split: str) -> dict[str, Any]:
+        """Where one split's rows came from: recorded in the result beside the data fingerprint."""
+        data = self.split(config, split)
+        return {
+            "dataset": self.name,
+            "reference": self.ref.text,
+            "source": self.kind,
+            "config": config,
+            "split": split,
+            "revision": self.ref.revision or _revision_of(data),
+            "fingerprint": data._fingerprint,
+            "rows": data.num_rows,
+        }
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def _open(self, config: str | None) -> Any:
+        if config is not None and self.ref.config is not None and config != self.ref.config:
+            raise XharnessError(f"{self.ref.text}: the reference names config {self.ref.config!r}, not {config!r}")
+        key = (config, "*")
+        if key in self._loaded:
+            return self._loaded[key]
+        datasets = _datasets()
+        if self.kind == "save_to_disk":
+            if self._disk is None:
+                try:
+                    self._disk = datasets.load_from_disk(str(Path(self.ref.path).expanduser()))
+                except Exception as error:  # noqa: BLE001
+                    raise XharnessError(f"{self.ref.text}: not a readable save_to_disk folder ({_one_line(error)})") from None
+            opened = self._disk if isinstance(self._disk, datasets.DatasetDict) else {"train": self._disk}
+        else:
+            opened = self._load(datasets, config)
+        self._loaded[key] = opened
+        return opened
+
+    def _load(self, datasets, config: str | None) -> Any:
+        path = str(Path(self.ref.path).expanduser()) if self.kind == "folder" else self.ref.path
+        if config is not None and self.kind == "hub" and offline():
+            cached = _cache_folder(self.ref.path) / config
+            if not cached.is_dir():
+                raise self._not_cached(config)
+        try:
+            return datasets.load_dataset(path, config, revision=self.ref.revision)
+        except ValueError as error:
+            text = _one_line(error)
+            if "config" in text.lower() or "BuilderConfig" in text:
+                known = self._known_configs_quietly()
+                raise XharnessError(
+                    f"{self.ref.text}: no configuration {config!r}{did_you_mean(config or '', known)}"
+                    + (f" (configurations: {_shorten(known)})" if known else "")
+                ) from None
+            raise XharnessError(f"{self.ref.text}: {text}") from None
+        except ConnectionError:
+            raise self._not_cached(config) from None
+        except Exception as error:  # noqa: BLE001 - the library's many error types end here as one line
+            raise XharnessError(f"{self.ref.text}: cannot load{' config ' + repr(config) if config else ''} ({_one_line(error)})") from None
+
+    def _known_configs_quietly(self) -> list[str]:
+        try:
+            return self._all_configs()
+        except XharnessError:
+            return []
+
+    def _not_cached(self, config: str | None) -> XharnessError:
+        looked = _cache_folder(self.ref.path) / (config or "")
+        return XharnessError(
+            f"{self.ref.text}: {'config ' + repr(config) + ' ' if config else ''}not in the Hugging Face datasets cache "
+            f"(looked in {looked}) and offline mode is on; load it once online, or point hf: at a local folder"
+        )
+
+
+def _revision_of(data: Any) -> str | None:
+    """The hub commit a cached split was prepared from, when `datasets` recorded one."""
+    for cache in getattr(data, "cache_files", None) or []:
+        match = re.search(r"/([0-9a-f]{40})/", cache.get("filename", ""))
+        if match:
+            return match.group(1)
+    return None
+
+
+def _shorten(names: list[str], most: int = 12) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > most else "")
+
+
+def open_reference(value: str) -> HubDataset:
+    """Parse and open `hf:...` (nothing is read until a configuration is asked for)."""
+    return HubDataset(parse_reference(value))
