@@ -31,6 +31,7 @@ from xharness.suggest import did_you_mean
 PREFIX = "hf:"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _TRUE = {"1", "ON", "YES", "TRUE"}
+_COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ class HubDataset:
             "source": self.kind,
             "config": config,
             "split": split,
-            "revision": self.ref.revision or _revision_of(data),
+            "revision": _revision_of(data) or self.ref.revision,  # the commit read, where the cache says it
             "fingerprint": data._fingerprint,
             "rows": data.num_rows,
         }
@@ -250,8 +251,11 @@ class HubDataset:
             cached = _cache_folder(self.ref.path) / config
             if not cached.is_dir():
                 raise self._not_cached(config)
+            self._check_cached_revision(cached)
         try:
-            return datasets.load_dataset(path, config, revision=self.ref.revision)
+            opened = datasets.load_dataset(path, config, revision=self.ref.revision)
+            self._check_read_revision(opened)
+            return opened
         except ValueError as error:
             text = _one_line(error)
             if "config" in text.lower() or "BuilderConfig" in text:
@@ -265,6 +269,28 @@ class HubDataset:
             raise self._not_cached(config) from None
         except Exception as error:  # noqa: BLE001 - the library's many error types end here as one line
             raise XharnessError(f"{self.ref.text}: cannot load{' config ' + repr(config) if config else ''} ({_one_line(error)})") from None
+
+    def _check_cached_revision(self, cached: Path) -> None:
+        """Offline, `datasets` reads whatever commit it cached: a pinned commit must be the one there."""
+        revision = self.ref.revision
+        if revision is None or not _COMMIT.match(revision):
+            return  # a branch or tag name cannot be checked offline; the recorded commit says what was read
+        commits = sorted({p.name for p in cached.glob("*/*") if p.is_dir() and _COMMIT.match(p.name)})
+        if commits and not any(commit.startswith(revision.lower()) for commit in commits):
+            raise XharnessError(
+                f"{self.ref.text}: revision {revision} is not in the cache (cached: {', '.join(c[:12] for c in commits)}) "
+                "and offline mode is on"
+            )
+
+    def _check_read_revision(self, opened: Any) -> None:
+        """A pinned commit that the cache did not give (it keeps several, and reads the newest) is refused."""
+        revision = self.ref.revision
+        if revision is None or not _COMMIT.match(revision):
+            return
+        for part in opened.values():
+            read = _revision_of(part)
+            if read is not None and not read.startswith(revision.lower()):
+                raise XharnessError(f"{self.ref.text}: the cache gave commit {read[:12]}, not the pinned {revision}")
 
     def _known_configs_quietly(self) -> list[str]:
         try:

@@ -116,3 +116,17 @@ def test_the_cli_reads_the_offline_cache_and_refuses_an_uncached_set_in_one_line
     assert refused.returncode == 2 and "task tatoeba does not know this data set's schema" in refused.stderr
     listed = subprocess.run([sys.executable, "-m", "xharness", "tasks"], capture_output=True, text=True, check=True)
     assert "hf:mteb/tatoeba-bitext-mining" in listed.stdout
+
+
+def test_a_pinned_commit_that_is_not_the_cached_one_is_refused_offline(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    target = cache_offline(cache, "mteb/tatoeba-bitext-mining", MTEB, work=tmp_path / "work")
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    for prepared in [p for p in target.glob("*/*/*") if p.is_dir()]:  # a hub load keeps <config>/<version>/<commit>
+        prepared.rename(prepared.with_name(commit))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
+    pinned = HubDataset(parse_reference(f"hf:mteb/tatoeba-bitext-mining@{commit[:10]}"))
+    assert pinned.provenance("deu-eng", "test")["revision"] == commit
+    other = HubDataset(parse_reference("hf:mteb/tatoeba-bitext-mining@fedcba9876"))
+    with pytest.raises(XharnessError, match="revision fedcba9876 is not in the cache .cached: 0123456789ab"):
+        other.split("deu-eng", "test")
