@@ -256,6 +256,8 @@ class HubDataset:
             opened = datasets.load_dataset(path, config, revision=self.ref.revision)
             self._check_read_revision(opened)
             return opened
+        except XharnessError:
+            raise
         except ValueError as error:
             text = _one_line(error)
             if "config" in text.lower() or "BuilderConfig" in text:
