@@ -27,7 +27,7 @@ only one run has are left out of the means and listed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -39,6 +39,7 @@ from xharness.leaderboard.bootstrap import percentile_interval
 from xharness.leaderboard.collect import ResultEntry, collect
 from xharness.leaderboard.compare import ComparisonRow, TaskComparison, compare_results, mean_replicates
 from xharness.leaderboard.names import EMPTY, NamesFile
+from xharness.leaderboard.report_models import Model, find_baseline, report_models
 from xharness.leaderboard.units import declaration, describe
 
 TITLE = "xharness transfer report"
@@ -90,15 +91,6 @@ class TaskDeltas:
 
 
 @dataclass(frozen=True)
-class Model:
-    slug: str
-    name: str  # as recorded in its result files
-    label: str  # as the report shows it (names file, else the recorded name)
-    intermediate: str | None = None
-    folder: str = ""
-
-
-@dataclass(frozen=True)
 class Checkpoint:
     model: Model
     tasks: tuple[TaskDeltas, ...]
@@ -143,43 +135,6 @@ class Report:
     @property
     def has_intermediate(self) -> bool:
         return any(m.intermediate for m in (self.baseline, *(c.model for c in self.checkpoints)))
-
-
-# -- models and labels ------------------------------------------------------------------------
-
-
-def _models(entries: Sequence[ResultEntry], names: NamesFile) -> tuple[dict[str, Model], dict[str, dict[str, ResultEntry]], dict[str, int | None]]:
-    by_model: dict[str, dict[str, ResultEntry]] = {}
-    for entry in entries:
-        by_model.setdefault(entry.model, {})[entry.task] = entry
-    models, order = {}, {}
-    for name, tasks in by_model.items():
-        first = next(iter(tasks.values()))
-        slug = str(first.result.model.get("slug") or name)
-        position, entry = names.lookup(slug, name)
-        label = entry.name or entry.intermediate or name
-        folder = PurePosixPath(first.source).parent.as_posix()
-        models[name] = Model(slug=slug, name=name, label=label, intermediate=entry.intermediate, folder=folder)
-        order[name] = position
-    seen: dict[str, str] = {}
-    for name, model in models.items():
-        if model.label in seen:
-            raise XharnessError(
-                f"models '{seen[model.label]}' and '{name}' would both read '{model.label}'; give them different display names in the names file"
-            )
-        seen[model.label] = name
-    return models, by_model, order
-
-
-def _find_baseline(wanted: str, models: dict[str, Model]) -> str:
-    for attribute in ("name", "slug", "label"):
-        hits = sorted({name for name, m in models.items() if getattr(m, attribute) == wanted})
-        if len(hits) == 1:
-            return hits[0]
-        if len(hits) > 1:
-            raise XharnessError(f"--baseline '{wanted}' matches several models ({', '.join(hits)}); give the model's name")
-    available = ", ".join(sorted(m.slug for m in models.values()))
-    raise XharnessError(f"--baseline '{wanted}': no such model in the results folder (models: {available})")
 
 
 # -- cells ------------------------------------------------------------------------------------
@@ -296,9 +251,10 @@ def build_report(
     if not 0 < confidence < 1:
         raise XharnessError(f"--confidence must be between 0 and 1, got {confidence}")
     alpha = round(1.0 - confidence, 10)
-    collection = collect(results_dir, skip_invalid=skip_invalid, exclude=exclude)
-    models, by_model, order = _models(collection.entries, names)
-    base_name = _find_baseline(baseline, models)
+    # One model name in two folders gives two models, `name [folder]` (as in the leaderboard).
+    collection = collect(results_dir, skip_invalid=skip_invalid, exclude=exclude, by_folder=True)
+    models, by_model, order = report_models(collection.entries, names)
+    base_name = find_baseline(baseline, models)
     others = [name for name in models if name != base_name]
     if not others:
         raise XharnessError(f"{results_dir}: only the baseline '{base_name}' is here; nothing to compare it with")
