@@ -132,14 +132,21 @@ class _EvalCommand(click.Command):
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default: $XHARNESS_CACHE/embeddings, ~/.cache/xharness/embeddings).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
+@click.option("--log-to", "trackers", multiple=True, metavar="tensorboard[:DIR]|wandb[:PROJECT]",
+              help="Also log each result this run writes to TensorBoard or W&B (repeatable; needs the package: pip install 'xharness[tensorboard]').")
 @_log_options
 def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
-                 max_length, dtype, max_tokens, limit, overwrite, no_cache, cache_dir, trust_remote_code, quiet, log_format,
-                 **task_flags) -> None:
+                 max_length, dtype, max_tokens, limit, overwrite, no_cache, cache_dir, trust_remote_code, trackers, quiet,
+                 log_format, **task_flags) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
     from xharness.adapters.options import AdapterOptions
     from xharness.layers import is_sweep
+    from xharness.leaderboard.trackers import parse_tracker, require
     from xharness.runner import EvalRequest, RunOptions, run_eval
+
+    trackers = [parse_tracker(spec) for spec in trackers]
+    for tracker in trackers:  # a missing package is refused before the model loads
+        require(tracker)
 
     request = EvalRequest(
         model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=data_dir, adapter=adapter, name=name,
@@ -163,6 +170,24 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
     end()
     if is_main():  # under a launcher, the other ranks print nothing
         _print_outcome(outcome)
+        _log_to_trackers(outcome, out_dir, trackers)
+
+
+def _log_to_trackers(outcome, out_dir: Path, trackers) -> None:
+    from xharness.leaderboard.trackers import TrackedResult, log_results
+
+    if not trackers or not outcome.results:
+        return
+    tracked = []
+    for result, path in zip(outcome.results, outcome.paths):
+        try:
+            run = Path(path).relative_to(out_dir).with_suffix("").as_posix()
+        except ValueError:
+            run = f"{Path(path).parent.name}/{Path(path).stem}"
+        tracked.append(TrackedResult(run=run, label=result.model["name"], result=result))
+    for tracker in trackers:
+        for where in log_results(tracked, tracker):
+            click.echo(f"logged: {where}")
 
 
 @main.command("tasks")

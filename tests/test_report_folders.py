@@ -69,3 +69,26 @@ def test_a_name_in_one_folder_keeps_its_plain_label(tree):
     shutil.rmtree(tree / "demo")
     rep = build_report(tree, baseline="base", n_resamples=B)
     assert [c.model.label for c in rep.checkpoints] == ["better"]
+
+
+def _built_from(result, package):
+    """Mark a result as run on a built data folder (as the demo's are): the leaderboard's data identity."""
+    result.task["data_source"] = {"format": "xharness-demo-tatoeba", "fingerprint": f"fp-{package}",
+                                  "source": {"package": package, "version": "1.0"}}
+    return result
+
+
+def test_a_run_on_other_known_data_is_left_out_and_listed_not_refused(tmp_path):
+    """results/demo/usem3 (demo data) as the baseline; results/usem3 ran on other data: two leaderboard tables, no pair."""
+    root = tmp_path / "results"
+    _built_from(tatoeba("usem3", {"de": pattern(100, 60)}), "pkg-a").to_disk(root / "demo")
+    _built_from(tatoeba("minilm", {"de": pattern(100, 30)}), "pkg-a").to_disk(root / "demo")
+    _built_from(tatoeba("usem3", {"de": pattern(100, 90)}, data="other"), "pkg-b").to_disk(root)
+    rep = build_report(root, baseline="demo/usem3", n_resamples=B)
+    own = next(c for c in rep.checkpoints if c.model.label == "usem3 [usem3]")
+    assert own.tasks == () and own.missing_tasks == ("tatoeba",)
+    assert own.other_data == ("tatoeba: left out, run on other data (demo (pkg-b 1.0 translation catalogues); "
+                              "the baseline's: demo (pkg-a 1.0 translation catalogues))",)
+    assert next(c for c in rep.checkpoints if c.model.label == "minilm").task("tatoeba").cell("de").delta == -30.0
+    md = run("report", root, "--baseline", "usem3 [demo/usem3]", "--resamples", B).output
+    assert "- usem3 \\[usem3\\]: tatoeba: left out, run on other data" in md
