@@ -115,7 +115,8 @@ class _EvalCommand(click.Command):
 @main.command("eval", cls=_EvalCommand)
 @click.argument("model")
 @click.option("-t", "--task", "tasks", multiple=True, default=("tatoeba",), show_default=True, help="Task to run (repeatable).")
-@click.option("-l", "--lang", "languages", multiple=True, help="Language code (repeatable), or 'all'. Default: the task's standard set.")
+@click.option("-l", "--lang", "languages", multiple=True,
+              help="Language code (repeatable, or comma-separated: -l de,fr), or 'all'. Default: the task's standard set.")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Folder holding the task's data.")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
 @click.option("--adapter", default="auto", show_default=True, help="auto, transformers, sentence-transformers, or a plugin name.")
@@ -149,7 +150,8 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
         require(tracker)
 
     request = EvalRequest(
-        model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=data_dir, adapter=adapter, name=name,
+        model=model, tasks=tuple(tasks), languages=tuple(code.strip() for value in languages for code in value.split(",") if code.strip()),
+        data_dir=data_dir, adapter=adapter, name=name,
         adapter_options=AdapterOptions(
             pooling=pooling, layer=None if is_sweep(layer) else _parse_layer(layer), max_length=max_length,
             dtype=dtype, device=device, max_tokens=max_tokens, trust_remote_code=trust_remote_code,

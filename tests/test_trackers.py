@@ -88,13 +88,14 @@ def test_tensorboard_one_run_per_result_read_back(tree, tmp_path):
 def test_eval_logs_the_results_it_writes(tiny_bert_dir, tatoeba_dir, tmp_path):  # noqa: F811
     pytest.importorskip("tensorboard")
     logs = tmp_path / "tb"
-    out = run("eval", tiny_bert_dir, "-l", "de", "--data-dir", tatoeba_dir, "-o", tmp_path / "results", "--name", "tiny",
+    out = run("eval", tiny_bert_dir, "-l", "de,fr", "--data-dir", tatoeba_dir, "-o", tmp_path / "results", "--name", "tiny",
               "--log-to", f"tensorboard:{logs}")
     assert out.exit_code == 0, out.output
     assert f"logged: {logs / 'tiny' / 'tatoeba'}" in out.output
     written = json.loads((tmp_path / "results" / "tiny" / "tatoeba.json").read_text())
     values, _, _ = scalars_of(logs / "tiny" / "tatoeba")
     assert values["main_score/de"] == pytest.approx(written["scores"]["de"]["main_score"]) and values["n/de"] == 4
+    assert sorted(written["scores"]) == ["de", "fr"] and "main_score/fr" in values  # -l takes a comma-separated list too
 
 
 @pytest.mark.parametrize("tracker, package", [("wandb", "wandb"), ("tensorboard", "tensorboard")])
