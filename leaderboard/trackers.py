@@ -111,14 +111,18 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 
 def hyperparameters(tracked: TrackedResult) -> dict[str, Any]:
-    """The flattened model, task (with its protocol) and config records, the data label and the result's path."""
+    """The flattened model, task (with its protocol) and config records, the data label and the result's path.
+
+    The task's per-language file list (`data_files`) is left out: two keys per language would bury
+    the settings; `task.data_fingerprint` and the data label stand for it.
+    """
     from xharness.leaderboard.data_identity import identify, unknown_identity
 
     r = tracked.result
     identity = identify(r) or unknown_identity([r], limit=None)
     out: dict[str, Any] = {"source": tracked.run, "label": tracked.label, "data": identity.label}
-    _flatten("model", {k: v for k, v in r.model.items()}, out)
-    _flatten("task", r.task, out)
+    _flatten("model", r.model, out)
+    _flatten("task", {k: v for k, v in r.task.items() if k != "data_files"}, out)
     _flatten("config", r.config, out)
     return out
 

@@ -81,6 +81,7 @@ def test_tensorboard_one_run_per_result_read_back(tree, tmp_path):
     params = start.session_start_info.hparams
     assert params["task.name"].string_value == "tatoeba" and params["label"].string_value == "base [base]"
     assert params["config.limit"].string_value == "none" and params["source"].string_value == "base/tatoeba"
+    assert params["task.data_fingerprint"].string_value and not any(k.startswith("task.data_files") for k in params)
     demo, _, _ = scalars_of(logs / "demo" / "base" / "tatoeba")
     assert demo["main_score/de"] == pytest.approx(70.0) and "main_score/fr" not in demo
 
