@@ -123,7 +123,8 @@ def _data_source(value: str | None) -> Path | str | None:
 @main.command("eval", cls=_EvalCommand)
 @click.argument("model")
 @click.option("-t", "--task", "tasks", multiple=True, default=("tatoeba",), show_default=True, help="Task to run (repeatable).")
-@click.option("-l", "--lang", "languages", multiple=True, help="Language code (repeatable), or 'all'. Default: the task's standard set.")
+@click.option("-l", "--lang", "languages", multiple=True,
+              help="Language code (repeatable, or comma-separated: -l de,fr), or 'all'. Default: the task's standard set.")
 @click.option("--data-dir", help="Folder holding the task's data, or a Hugging Face data set: hf:OWNER/NAME[@REVISION][:CONFIG] or hf:FOLDER (see `xharness tasks`).")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
 @click.option("--adapter", default="auto", show_default=True, help="auto, transformers, sentence-transformers, or a plugin name.")
@@ -140,17 +141,25 @@ def _data_source(value: str | None) -> Path | str | None:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default: $XHARNESS_CACHE/embeddings, ~/.cache/xharness/embeddings).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
+@click.option("--log-to", "trackers", multiple=True, metavar="tensorboard[:DIR]|wandb[:PROJECT]",
+              help="Also log each result this run writes to TensorBoard or W&B (repeatable; needs the package: pip install 'xharness[tensorboard]').")
 @_log_options
 def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
-                 max_length, dtype, max_tokens, limit, overwrite, no_cache, cache_dir, trust_remote_code, quiet, log_format,
-                 **task_flags) -> None:
+                 max_length, dtype, max_tokens, limit, overwrite, no_cache, cache_dir, trust_remote_code, trackers, quiet,
+                 log_format, **task_flags) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
     from xharness.adapters.options import AdapterOptions
     from xharness.layers import is_sweep
+    from xharness.leaderboard.trackers import parse_tracker, require
     from xharness.runner import EvalRequest, RunOptions, run_eval
 
+    trackers = [parse_tracker(spec) for spec in trackers]
+    for tracker in trackers:  # a missing package is refused before the model loads
+        require(tracker)
+
     request = EvalRequest(
-        model=model, tasks=tuple(tasks), languages=tuple(languages), data_dir=_data_source(data_dir), adapter=adapter, name=name,
+        model=model, tasks=tuple(tasks), languages=tuple(code.strip() for value in languages for code in value.split(",") if code.strip()),
+        data_dir=_data_source(data_dir), adapter=adapter, name=name,
         adapter_options=AdapterOptions(
             pooling=pooling, layer=None if is_sweep(layer) else _parse_layer(layer), max_length=max_length,
             dtype=dtype, device=device, max_tokens=max_tokens, trust_remote_code=trust_remote_code,
@@ -171,6 +180,24 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
     end()
     if is_main():  # under a launcher, the other ranks print nothing
         _print_outcome(outcome)
+        _log_to_trackers(outcome, out_dir, trackers)
+
+
+def _log_to_trackers(outcome, out_dir: Path, trackers) -> None:
+    from xharness.leaderboard.trackers import TrackedResult, log_results
+
+    if not trackers or not outcome.results:
+        return
+    tracked = []
+    for result, path in zip(outcome.results, outcome.paths):
+        try:
+            run = Path(path).relative_to(out_dir).with_suffix("").as_posix()
+        except ValueError:
+            run = f"{Path(path).parent.name}/{Path(path).stem}"
+        tracked.append(TrackedResult(run=run, label=result.model["name"], result=result))
+    for tracker in trackers:
+        for where in log_results(tracked, tracker):
+            click.echo(f"logged: {where}")
 
 
 @main.command("tasks")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import click
 
@@ -172,20 +172,35 @@ def report_command(results_dir, baseline, out_dir, formats, adjust, names_file, 
 
 @click.command("export")
 @click.argument("results_dir", type=click.Path(path_type=Path))
-@click.option("-f", "--format", "fmt", type=click.Choice(["mteb", "long", "jsonl"]), required=True,
+@click.option("-f", "--format", "fmt", type=click.Choice(["mteb", "long", "jsonl"]),
               help="mteb: MTEB result folders (needs -o); long: one CSV row per language and metric; jsonl: the same rows as JSON lines.")
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path),
               help="Folder (mteb) or file (long, jsonl; default stdout).")
+@click.option("--log-to", "trackers", multiple=True, metavar="tensorboard[:DIR]|wandb[:PROJECT]",
+              help="Log every result to TensorBoard or W&B, one run per model and task (repeatable; needs the package).")
 @click.option("--skip-invalid", is_flag=True, help="Leave out invalid result files with a warning instead of stopping.")
-def export_command(results_dir, fmt, out, skip_invalid) -> None:
-    """Every result under RESULTS_DIR in a format other tools read (MTEB's results, or a long table)."""
+def export_command(results_dir, fmt, out, trackers, skip_invalid) -> None:
+    """Every result under RESULTS_DIR in a format other tools read (MTEB's results, a long table), or logged to a tracker."""
     from xharness.fileio import atomic_write_text
     from xharness.leaderboard.collect import collect
     from xharness.leaderboard.export import render_long, write_mteb
+    from xharness.leaderboard.trackers import TrackedResult, log_results, parse_tracker, require
 
+    if fmt is None and not trackers:
+        raise XharnessError("give -f/--format (mteb, long, jsonl) or --log-to (tensorboard[:DIR], wandb[:PROJECT])")
+    trackers = [parse_tracker(spec) for spec in trackers]
+    for tracker in trackers:
+        require(tracker)
     collection = collect(results_dir, skip_invalid=skip_invalid, by_folder=True, exclude=[out] if out is not None else [])
     for skipped in collection.skipped:
         _warn(f"skipped invalid result file: {skipped.reason}")
+    tracked = [TrackedResult(run=PurePosixPath(e.source).with_suffix("").as_posix(), label=e.display, result=e.result)
+               for e in collection.entries]
+    for tracker in trackers:
+        for where in log_results(tracked, tracker):
+            click.echo(f"logged: {where}", err=True)
+    if fmt is None:
+        return
     if fmt == "mteb":
         if out is None:
             raise XharnessError("--format mteb needs -o/--out (a folder to write the model folders into)")

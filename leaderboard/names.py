@@ -2,7 +2,8 @@
 
 A small TOML (``.toml``, read with the standard library's ``tomllib``, Python 3.11+) or JSON
 file. One entry per model under ``models``, keyed by the model's slug (its folder name under
-the results folder, ``results/<slug>/``; the model's recorded name works too):
+the results folder, ``results/<slug>/``; the model's recorded name works too, and so does the
+report's ``name [folder]`` label where one name is in two folders):
 
 .. code-block:: toml
 
@@ -49,14 +50,15 @@ class ModelNames:
 
 @dataclass(frozen=True)
 class NamesFile:
-    """Entries by key (a slug or a model name), in the file's order."""
+    """Entries by key (a slug, a model name, or `name [folder]` for one name in two folders), in the file's order."""
 
     entries: Mapping[str, ModelNames]
     source: str | None = None
 
-    def lookup(self, slug: str, model: str) -> tuple[int | None, ModelNames]:
-        """(position in the file or None, entry) for a model, found by slug first, then by name."""
-        for key in (slug, model):
+    def lookup(self, *keys: str) -> tuple[int | None, ModelNames]:
+        """(position in the file or None, entry) for a model, found by the first of `keys` the file has
+        (the report passes the folder-qualified label, the folder, the slug, then the name)."""
+        for key in keys:
             if key in self.entries:
                 return list(self.entries).index(key), self.entries[key]
         return None, ModelNames()

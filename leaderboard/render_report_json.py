@@ -55,6 +55,8 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "overall": ck.overall.to_dict() if ck.overall else None,
                 "missing_tasks": list(ck.missing_tasks),
                 "extra_tasks": list(ck.extra_tasks),
+                # Present only when some task ran on other data: reports without it keep their bytes.
+                **({"other_data": list(ck.other_data)} if ck.other_data else {}),
             }
             for ck in report.checkpoints
         ],

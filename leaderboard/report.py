@@ -20,14 +20,18 @@ Intervals are always the unadjusted (per-cell) percentile intervals.
 
 Refused, with one line naming the checkpoint: different task versions, splits, metrics or
 protocols (a dev-tuned BUCC threshold against an oracle one, another Tatoeba margin, other
-probe settings), different data fingerprints for a language both runs have. Languages that
-only one run has are left out of the means and listed.
+probe settings), different data fingerprints for a language both runs have. A checkpoint's run
+on data the leaderboard tells apart from the baseline's (a demo build against LASER's Tatoeba,
+another --limit of a known data set: `data_identity.identify`) is left out of that task and
+listed, as the leaderboard puts the two in separate tables. Languages that only one run has are
+left out of the means and listed. One model name in two folders is two models, `name [folder]`
+(`report_models`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -38,7 +42,9 @@ from xharness.leaderboard.adjust import METHODS, adjust_p_values, bootstrap_p_va
 from xharness.leaderboard.bootstrap import percentile_interval
 from xharness.leaderboard.collect import ResultEntry, collect
 from xharness.leaderboard.compare import ComparisonRow, TaskComparison, compare_results, mean_replicates
+from xharness.leaderboard.data_identity import identify
 from xharness.leaderboard.names import EMPTY, NamesFile
+from xharness.leaderboard.report_models import Model, find_baseline, report_models
 from xharness.leaderboard.units import declaration, describe
 
 TITLE = "xharness transfer report"
@@ -90,21 +96,13 @@ class TaskDeltas:
 
 
 @dataclass(frozen=True)
-class Model:
-    slug: str
-    name: str  # as recorded in its result files
-    label: str  # as the report shows it (names file, else the recorded name)
-    intermediate: str | None = None
-    folder: str = ""
-
-
-@dataclass(frozen=True)
 class Checkpoint:
     model: Model
     tasks: tuple[TaskDeltas, ...]
     overall: DeltaCell | None = None
     missing_tasks: tuple[str, ...] = ()  # tasks of the report it has no comparable run of
     extra_tasks: tuple[str, ...] = ()  # tasks the baseline has not run
+    other_data: tuple[str, ...] = ()  # why a task is missing: run on data the leaderboard tells apart from the baseline's
 
     def task(self, name: str) -> TaskDeltas | None:
         return next((t for t in self.tasks if t.task == name), None)
@@ -143,43 +141,6 @@ class Report:
     @property
     def has_intermediate(self) -> bool:
         return any(m.intermediate for m in (self.baseline, *(c.model for c in self.checkpoints)))
-
-
-# -- models and labels ------------------------------------------------------------------------
-
-
-def _models(entries: Sequence[ResultEntry], names: NamesFile) -> tuple[dict[str, Model], dict[str, dict[str, ResultEntry]], dict[str, int | None]]:
-    by_model: dict[str, dict[str, ResultEntry]] = {}
-    for entry in entries:
-        by_model.setdefault(entry.model, {})[entry.task] = entry
-    models, order = {}, {}
-    for name, tasks in by_model.items():
-        first = next(iter(tasks.values()))
-        slug = str(first.result.model.get("slug") or name)
-        position, entry = names.lookup(slug, name)
-        label = entry.name or entry.intermediate or name
-        folder = PurePosixPath(first.source).parent.as_posix()
-        models[name] = Model(slug=slug, name=name, label=label, intermediate=entry.intermediate, folder=folder)
-        order[name] = position
-    seen: dict[str, str] = {}
-    for name, model in models.items():
-        if model.label in seen:
-            raise XharnessError(
-                f"models '{seen[model.label]}' and '{name}' would both read '{model.label}'; give them different display names in the names file"
-            )
-        seen[model.label] = name
-    return models, by_model, order
-
-
-def _find_baseline(wanted: str, models: dict[str, Model]) -> str:
-    for attribute in ("name", "slug", "label"):
-        hits = sorted({name for name, m in models.items() if getattr(m, attribute) == wanted})
-        if len(hits) == 1:
-            return hits[0]
-        if len(hits) > 1:
-            raise XharnessError(f"--baseline '{wanted}' matches several models ({', '.join(hits)}); give the model's name")
-    available = ", ".join(sorted(m.slug for m in models.values()))
-    raise XharnessError(f"--baseline '{wanted}': no such model in the results folder (models: {available})")
 
 
 # -- cells ------------------------------------------------------------------------------------
@@ -237,13 +198,18 @@ def _compare_checkpoint(
     model: Model, baseline: Model, own: dict[str, ResultEntry], base_tasks: dict[str, ResultEntry], task_names: Sequence[str], settings: _Settings
 ) -> tuple[Checkpoint, list[TaskComparison]]:
     """One checkpoint against the baseline on every task of the report (refused, one line, when not comparable)."""
-    compared, comparisons, parts, part_replicates, missing = [], [], [], [], []
+    compared, comparisons, parts, part_replicates, missing, other_data = [], [], [], [], [], []
     wanted = set(settings.languages)
     for task in task_names:
         if task not in own:
             missing.append(task)
             continue
         base_entry, entry = base_tasks[task], own[task]
+        other = _other_data(base_entry, entry)
+        if other is not None:  # the leaderboard puts them in two tables; a paired comparison has no items in common
+            missing.append(task)
+            other_data.append(f"{task}: {other}")
+            continue
         try:
             comparison, replicates = compare_results(
                 base_entry.result, entry.result, base_entry.path, entry.path, n_resamples=settings.n_resamples,
@@ -267,7 +233,16 @@ def _compare_checkpoint(
     overall = None
     if len(task_names) > 1 and not missing and len({c.higher_is_better for c in comparisons}) == 1:
         overall, _ = _mean_cell(OVERALL, parts, part_replicates, confidence=settings.confidence, alpha=settings.alpha)
-    return Checkpoint(model=model, tasks=tuple(compared), overall=overall, missing_tasks=tuple(missing)), comparisons
+    checkpoint = Checkpoint(model=model, tasks=tuple(compared), overall=overall, missing_tasks=tuple(missing), other_data=tuple(other_data))
+    return checkpoint, comparisons
+
+
+def _other_data(base: ResultEntry, entry: ResultEntry) -> str | None:
+    """Why two runs of a task are on different data, when both data sets are known (a demo build, LASER's Tatoeba)."""
+    a, b = identify(base.result), identify(entry.result)
+    if a is None or b is None or a.key == b.key:
+        return None  # unknown data: the per-language fingerprints decide (compare_results refuses a mismatch)
+    return f"left out, run on other data ({b.label}; the baseline's: {a.label})"
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -296,9 +271,10 @@ def build_report(
     if not 0 < confidence < 1:
         raise XharnessError(f"--confidence must be between 0 and 1, got {confidence}")
     alpha = round(1.0 - confidence, 10)
-    collection = collect(results_dir, skip_invalid=skip_invalid, exclude=exclude)
-    models, by_model, order = _models(collection.entries, names)
-    base_name = _find_baseline(baseline, models)
+    # One model name in two folders gives two models, `name [folder]` (as in the leaderboard).
+    collection = collect(results_dir, skip_invalid=skip_invalid, exclude=exclude, by_folder=True)
+    models, by_model, order = report_models(collection.entries, names)
+    base_name = find_baseline(baseline, models)
     others = [name for name in models if name != base_name]
     if not others:
         raise XharnessError(f"{results_dir}: only the baseline '{base_name}' is here; nothing to compare it with")

@@ -53,6 +53,7 @@ def left_out(report: Report) -> list[tuple[str, str]]:
                 out.append((ck.model.label, f"{t.task}: left out, only the baseline has {', '.join(t.only_baseline)}"))
             if t.only_checkpoint:
                 out.append((ck.model.label, f"{t.task}: left out, only the checkpoint has {', '.join(t.only_checkpoint)}"))
+        out += [(ck.model.label, sentence) for sentence in ck.other_data]
         if ck.missing_tasks:
             out.append((ck.model.label, f"no comparable result for {', '.join(ck.missing_tasks)} (no overall mean)"))
         if ck.extra_tasks:

@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from test_leaderboard_groups import DEMO_SOURCE, laser, tatoeba
@@ -41,7 +42,8 @@ def test_mteb_f1_by_hand():
     assert s["precision"] == 0.25 and s["recall"] == 0.5 and abs(s["f1"] - 1 / 3) < 1e-12 and s["accuracy"] == 0.5
 
 
-def test_mteb_export(tmp_path):
+def export_mteb(tmp_path):
+    """Two Tatoeba results (LASER v1 and the demo's) and a BUCC one, exported; the CLI run."""
     root = tmp_path / "results"
     real = tatoeba("org/model", {"de": 75.0, "zh": 50.0}, fingerprints={"de": laser("de"), "zh": laser("zh")})
     real.items = {"de": {"predicted": [0, 1, 2, 3], "correct": [1, 1, 1, 1], "predicted_xx2en": [0, 1, 1, 0]},
@@ -54,7 +56,11 @@ def test_mteb_export(tmp_path):
     bucc.task["name"], bucc.task["main_metric"] = "bucc2018", "f1"
     bucc.scores = {"de": LanguageScore(main_score=80.0, metrics={"f1": 80.0, "precision": 90.0, "recall": 72.0}, n=10)}
     bucc.to_disk(root)
-    out = CliRunner().invoke(main, ["export", str(root), "-f", "mteb", "-o", str(tmp_path / "mteb")])
+    return CliRunner().invoke(main, ["export", str(root), "-f", "mteb", "-o", str(tmp_path / "mteb")])
+
+
+def test_mteb_export(tmp_path):
+    out = export_mteb(tmp_path)
     assert out.exit_code == 0, out.output
     assert "not exported to MTEB's format: demo-model/tatoeba.json: not LASER's Tatoeba v1" in out.stderr
     folder = tmp_path / "mteb" / "org__model" / "no_revision_available"
@@ -68,6 +74,20 @@ def test_mteb_export(tmp_path):
     check_task_result(b)
     assert b["scores"]["test"] == [{"f1": 0.8, "precision": 0.9, "recall": 0.72, "main_score": 0.8, "hf_subset": "de-en", "languages": ["deu-Latn", "eng-Latn"]}]
     assert json.loads((folder / "model_meta.json").read_text())["name"] == "org/model"
+
+
+def test_mteb_reads_the_export_with_its_own_loader(tmp_path):
+    """Where the mteb package is installed (a test-only environment), its TaskResult.from_disk loads each
+    file, knows the task, and every subset we wrote is one of the task's own, with our numbers."""
+    mteb = pytest.importorskip("mteb")
+    assert export_mteb(tmp_path).exit_code == 0
+    folder = tmp_path / "mteb" / "org__model" / "no_revision_available"
+    for name, subsets in (("Tatoeba", {"deu-eng": 0.333333, "cmn-eng": 1.0}), ("BUCC", {"de-en": 0.8})):
+        loaded = mteb.TaskResult.from_disk(folder / f"{name}.json")
+        assert loaded.task_name == name
+        known = set(mteb.get_task(name).metadata.hf_subsets_to_langscripts)
+        scores = {entry["hf_subset"]: entry["main_score"] for entry in loaded.scores["test"]}
+        assert set(scores) <= known and scores == subsets
 
 
 def test_long_export(tmp_path):

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from test_leaderboard import HOSTILE, make_result, write
 from xharness.cli import main
+from xharness.results import LanguageScore
 
 
 def _find_chromium() -> str | None:
@@ -144,6 +145,13 @@ class Browser:
                 pass
 
 
+def with_std(result, lang: str, std: float):
+    """The result with a spread (`<main>_std`, as a probe's seeds give) for one language."""
+    score = result.scores[lang]
+    result.scores[lang] = LanguageScore(score.main_score, {**score.metrics, f"{result.main_metric}_std": std}, score.n)
+    return result
+
+
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     """The leaderboard of a small folder, opened in Chromium (one browser for the module)."""
@@ -152,7 +160,7 @@ def page(tmp_path_factory):
         [
             # Averages 50 vs 55: beta first; without fr, alpha (90) leads beta (40).
             make_result("alpha", "tatoeba", {"de": 90.0, "fr": 10.0}),
-            make_result("beta", "tatoeba", {"de": 40.0, "fr": 70.0}),
+            with_std(make_result("beta", "tatoeba", {"de": 40.0, "fr": 70.0}), "de", 2.5),
             make_result(HOSTILE, "tatoeba", {"de": 5.0, "fr": 6.0}),
             make_result('<img src="http://127.0.0.1:9/x.png">', "tatoeba", {"de": 1.0, "fr": 1.0}),
             make_result("alpha", "bucc2018", {"de": 60.0}, metric="f1"),
@@ -245,14 +253,19 @@ def test_language_filter_hides_columns_and_recomputes(page):
 
 def test_cells_carry_n_and_the_legend_is_shown(page):
     browser, _ = page
-    cell = f"document.querySelector('{TATOEBA} td.lang-cell[data-lang=\"de\"]')"
+    cell = f"document.querySelector('{TATOEBA} tr[data-model=\"alpha\"] td.lang-cell[data-lang=\"de\"]')"
     assert browser.js(f"{cell}.getAttribute('title')") == "n = 100"
     detail = f"{cell}.querySelector('.detail')"
     assert browser.js(f"getComputedStyle({detail}).display") == "none"
     browser.js("document.getElementById('show-details').click()")
     assert browser.js(f"getComputedStyle({detail}).display") != "none"
     assert "n=100" in browser.js(f"{cell}.innerText")
+    # A score with a spread shows it: on hover, and in the cell with the toggle on.
+    spread = f"document.querySelector('{TATOEBA} tr[data-model=\"beta\"] td.lang-cell[data-lang=\"de\"]')"
+    assert browser.js(f"{spread}.getAttribute('title')") == "n = 100; ± 2.50 (std over seeds)"
+    assert "40.00 n=100 ±2.50" in browser.js(f"{spread}.innerText")
     browser.js("document.getElementById('show-details').click()")
+    assert "±" not in browser.js(f"{spread}.innerText")
     legend = browser.js("Array.from(document.querySelectorAll('section.task .legend')).map(l => l.getBoundingClientRect().width > 0)")
     assert legend == [True, True]
     text = browser.js(f"document.querySelector('section.task[data-task=\"tatoeba\"] .legend').innerText")
