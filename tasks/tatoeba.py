@@ -120,7 +120,7 @@ class Tatoeba(Task):
         if short is not None:
             return short
         code = code.strip().lower()
-        return code if code in self.available_languages() else None
+        return code if code in self.languages_present() else None
 
     def default_languages(self) -> list[str]:
         return list(XTREME_TATOEBA)
