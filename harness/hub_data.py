@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from xharness.errors import XharnessError
+from xharness.hashing import sha256_bytes
 from xharness.suggest import did_you_mean
 
 PREFIX = "hf:"
@@ -250,8 +251,11 @@ class HubDataset:
             cached = _cache_folder(self.ref.path) / config
             if not cached.is_dir():
                 raise self._not_cached(config)
+        # `datasets` keys a local folder's prepared copy by the folder's name and config only, so a second
+        # folder of the same name (or this one edited) would be served the first one's rows: key it ourselves.
+        cache_dir = _folder_cache(Path(path)) if self.kind == "folder" else None
         try:
-            return datasets.load_dataset(path, config, revision=self.ref.revision)
+            return datasets.load_dataset(path, config, revision=self.ref.revision, cache_dir=cache_dir)
         except ValueError as error:
             text = _one_line(error)
             if "config" in text.lower() or "BuilderConfig" in text:
@@ -278,6 +282,17 @@ class HubDataset:
             f"{self.ref.text}: {'config ' + repr(config) + ' ' if config else ''}not in the Hugging Face datasets cache "
             f"(looked in {looked}) and offline mode is on; load it once online, or point hf: at a local folder"
         )
+
+
+def _folder_cache(folder: Path) -> str:
+    """A cache folder of its own for a hub-layout folder: by its resolved path and its files' sizes and times."""
+    folder = folder.resolve()
+    stamp = [str(folder)]
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts):
+        info = path.stat()
+        stamp.append(f"{path.relative_to(folder)}\0{info.st_size}\0{info.st_mtime_ns}")
+    key = sha256_bytes("\n".join(stamp).encode("utf-8"))[:16]
+    return str(_cache_root() / "xharness-folders" / key)
 
 
 def _revision_of(data: Any) -> str | None:

@@ -116,12 +116,12 @@ class _BuccReader(HubReader):
 
 
 class XtremeBucc(_BuccReader):
-    names = ("google/xtreme", "xtreme")
+    names = ("google/xtreme",)
     schema_source = (
         "huggingface/datasets datasets/xtreme/xtreme.py (configs `bucc18.xx`, splits validation/test, one row per gold "
         "pair: source_sentence, target_sentence, ids in source_lang/target_lang)"
     )
-    limitation = "gold pairs only (no comparable corpora): mined among the gold sentences"
+    limitation = "gold pairs only, no comparable corpora: mined among the gold sentences"
     dev_split = "validation"
     columns = ("source_sentence", "target_sentence", "source_lang", "target_lang")
 

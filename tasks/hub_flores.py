@@ -36,7 +36,7 @@ class _FloresConfigs(HubReader):
     """One configuration per FLORES code; `id` and a text column; splits dev/devtest."""
 
     text_column: ClassVar[str]
-    limitation = "no xSIM++ (the copy holds no augmented English)"
+    limitation = "no xSIM++: the copy holds no augmented English"
 
     @classmethod
     def recognises(cls, hub) -> bool:
@@ -110,6 +110,6 @@ class FacebookFlores(_FloresConfigs):
     schema_source = "facebook/flores loading script flores.py (configs per code, splits dev/devtest, id + sentence)"
     text_column = "sentence"
     limitation = (
-        "a script data set: read from a cache prepared by an older datasets or a parquet export only; "
-        "no xSIM++ (no augmented English)"
+        "a script data set, read only from a cache an older datasets prepared or from a parquet export; "
+        "no xSIM++: no augmented English"
     )

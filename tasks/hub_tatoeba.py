@@ -97,12 +97,12 @@ class MtebTatoeba(_TatoebaPairs):
 
 
 class XtremeTatoeba(_TatoebaPairs):
-    names = ("google/xtreme", "xtreme")
+    names = ("google/xtreme",)
     schema_source = (
         "huggingface/datasets datasets/xtreme/xtreme.py (configs `tatoeba.xxx`, split validation, "
         "source_sentence = the other language, target_sentence = English)"
     )
-    limitation = "holds only XTREME's Tatoeba languages (its tatoeba.xxx configurations), not all 112 of LASER's"
+    limitation = "holds only XTREME's Tatoeba languages, its tatoeba.xxx configurations, not all 112 of LASER's"
     split = "validation"
     columns = ("source_sentence", "target_sentence")
 
