@@ -303,3 +303,12 @@ def test_two_folders_of_the_same_name_are_never_served_each_others_rows(tmp_path
     second = hub_folder(tmp_path / "b", "mteb/tatoeba-bitext-mining", {"deu-eng": {"test": {"sentence1": GERMAN[2:5], "sentence2": ENGLISH[2:5]}}})
     rows = [open_reference(f"hf:{folder}").column("deu-eng", "test", "sentence1") for folder in (first, second)]
     assert rows == [GERMAN[:2], GERMAN[2:5]]
+
+
+@pytest.mark.parametrize("task", ["ntrex", "lareqa", "mewslix"])
+def test_tasks_without_a_hub_schema_refuse_in_one_line(tmp_path, task):
+    from xharness.tasks import TASKS
+
+    folder = hub_folder(tmp_path / "hub", "davidstap/NTREX", {"default": {"test": {"deu": ["a"], "eng": ["b"]}}})
+    with pytest.raises(XharnessError, match=f"task {task} cannot read hf: data sets yet; use --data-dir with a folder"):
+        TASKS.get(task)(f"hf:{folder}")
