@@ -312,3 +312,20 @@ def test_tasks_without_a_hub_schema_refuse_in_one_line(tmp_path, task):
     folder = hub_folder(tmp_path / "hub", "davidstap/NTREX", {"default": {"test": {"deu": ["a"], "eng": ["b"]}}})
     with pytest.raises(XharnessError, match=f"task {task} cannot read hf: data sets yet; use --data-dir with a folder"):
         TASKS.get(task)(f"hf:{folder}")
+
+
+SHARED_TATOEBA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tatoeba" / "v1"
+
+
+@pytest.mark.skipif(not (SHARED_TATOEBA / "tatoeba.deu-eng.deu").is_file(), reason="LASER's Tatoeba files are not here")
+def test_a_hub_copy_of_laser_tatoeba_is_recognised_as_laser_v1(tmp_path):
+    """MTEB's schema filled (at test time, from the shared files) with LASER's own lines is LASER's data set."""
+    from xharness.leaderboard.data_identity import identify
+
+    lines = {side: (SHARED_TATOEBA / f"tatoeba.deu-eng.{side}").read_text(encoding="utf-8").splitlines() for side in ("deu", "eng")}
+    folder = hub_folder(tmp_path / "hub", "mteb/tatoeba-bitext-mining", {"deu-eng": {"test": {"sentence1": lines["deu"], "sentence2": lines["eng"]}}})
+    out = tmp_path / "r"
+    run_eval(EvalRequest(model="char", tasks=("tatoeba",), languages=("de",), data_dir=f"hf:{folder}", limit=30,
+                         run=RunOptions(out_dir=out, cache=False)), adapter=CharNgramAdapter(64))
+    identity = identify(TaskResult.from_disk(out / "char" / "tatoeba.json"))
+    assert (identity.key, identity.label) == ("known:laser-tatoeba-v1;limit=30", "LASER v1, first 30 items")
