@@ -288,7 +288,11 @@ def _folder_cache(folder: Path) -> str:
     """A cache folder of its own for a hub-layout folder: by its resolved path and its files' sizes and times."""
     folder = folder.resolve()
     stamp = [str(folder)]
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts):
+    files = []
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git, .cache: not the data
+        files += [Path(top) / name for name in names if not name.startswith(".")]
+    for path in sorted(files):
         info = path.stat()
         stamp.append(f"{path.relative_to(folder)}\0{info.st_size}\0{info.st_mtime_ns}")
     key = sha256_bytes("\n".join(stamp).encode("utf-8"))[:16]
