@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from xharness.errors import XharnessError
+from xharness.hashing import sha256_bytes
 from xharness.suggest import did_you_mean
 
 PREFIX = "hf:"
@@ -252,8 +253,11 @@ class HubDataset:
             if not cached.is_dir():
                 raise self._not_cached(config)
             self._check_cached_revision(cached)
+        # `datasets` keys a local folder's prepared copy by the folder's name and config only, so a second
+        # folder of the same name (or this one edited) would be served the first one's rows: key it ourselves.
+        cache_dir = _folder_cache(Path(path)) if self.kind == "folder" else None
         try:
-            opened = datasets.load_dataset(path, config, revision=self.ref.revision)
+            opened = datasets.load_dataset(path, config, revision=self.ref.revision, cache_dir=cache_dir)
             self._check_read_revision(opened)
             return opened
         except XharnessError:
@@ -306,6 +310,21 @@ class HubDataset:
             f"{self.ref.text}: {'config ' + repr(config) + ' ' if config else ''}not in the Hugging Face datasets cache "
             f"(looked in {looked}) and offline mode is on; load it once online, or point hf: at a local folder"
         )
+
+
+def _folder_cache(folder: Path) -> str:
+    """A cache folder of its own for a hub-layout folder: by its resolved path and its files' sizes and times."""
+    folder = folder.resolve()
+    stamp = [str(folder)]
+    files = []
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git, .cache: not the data
+        files += [Path(top) / name for name in names if not name.startswith(".")]
+    for path in sorted(files):
+        info = path.stat()
+        stamp.append(f"{path.relative_to(folder)}\0{info.st_size}\0{info.st_mtime_ns}")
+    key = sha256_bytes("\n".join(stamp).encode("utf-8"))[:16]
+    return str(_cache_root() / "xharness-folders" / key)
 
 
 def _revision_of(data: Any) -> str | None:

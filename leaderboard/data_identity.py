@@ -1,6 +1,10 @@
 """What data a result was computed on, as a key (runs that share it may share a table) and a label.
 
 A result is identified, in this order, by:
+0. a Hugging Face data set (`--data-dir hf:...`; `task.data_source.format` is `hf:OWNER/NAME`): by
+   content when it holds a known data set's sentences (MTEB's Tatoeba copy is LASER's: it groups with
+   runs on LASER's files), else keyed by its content fingerprint and labelled by its name
+   (`hf:mteb/tatoeba-bitext-mining`), so a table's heading names the copy it was computed on;
 1. the manifest of a built data folder (the demo writes `MANIFEST.json` beside its files; `eval`
    records it as `task.data_source`; for older results the manifest is read from `data_dir` when
    that folder still exists): the key is the build's fingerprint, the label names its source
@@ -28,6 +32,7 @@ from xharness.data_manifest import manifest_summary, read_manifest
 from xharness.hashing import sha256_bytes
 
 KNOWN_DATA_FILE = "known_data.json"
+HUB_FORMAT_PREFIX = "hf:"  # `Task.hub_source`: a result read from a Hugging Face data set
 _DEMO_LABELS = {
     "xharness-demo-tatoeba": "demo ({package} {version} translation catalogues)",
     "xharness-demo-topics": "demo ({package} {version} dialogues)",
@@ -91,11 +96,24 @@ def _from_known(task: str, files: Mapping[str, Any], limit: int | None) -> DataI
     return None
 
 
+def _from_hub(task_name: str, source: Mapping[str, Any], files: Mapping[str, Any], limit: int | None) -> DataIdentity:
+    known = _from_known(task_name, files, limit)
+    if known is not None:
+        return known
+    details = source.get("source") if isinstance(source.get("source"), dict) else {}
+    revision = details.get("revision")
+    label = source["format"] + (f"@{revision}" if isinstance(revision, str) and revision else "")
+    return DataIdentity(f"{source['format']}:{source['fingerprint']}", label)
+
+
 def identify(result) -> DataIdentity | None:
     """The data identity of a TaskResult, or None when only its per-language fingerprints are known."""
     task = result.task
     limit = _limit(result)
     summary = manifest_summary(task.get("data_source"))
+    if summary is not None and summary["format"].startswith(HUB_FORMAT_PREFIX):
+        files = task.get("data_files") if isinstance(task.get("data_files"), dict) else {}
+        return _with_limit(_from_hub(task["name"], task["data_source"], files, limit), limit)
     if summary is None and isinstance(task.get("data_dir"), str):
         summary = read_manifest(Path(task["data_dir"]))
     if summary is not None:

@@ -2,6 +2,7 @@
 
 Files (`{lg}-en.{split}.{lg|en|gold}`): sentence lines are `id<TAB>sentence`, gold lines are
 `src_id<TAB>en_id`. Splits go by BUCC's names (`sample`, `training`) or XTREME's (`dev`, `test`).
+Hugging Face copies (`--data-dir hf:google/xtreme`, `hf:mteb/bucc-bitext-mining`): `hub_bucc.py`.
 Per language: mine with the margin engine, tune the F1-best threshold on dev gold and apply it
 to test (`f1`, the honest protocol and main score), and report the test split's own best
 threshold too (`f1_oracle`, what jiant reports).
@@ -18,7 +19,7 @@ Deliberate choices where the reference scripts differ or break (see README):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,30 +33,11 @@ from xharness.tasks.options import K, MARGIN, TaskOption
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.threshold import at_threshold, best_threshold
 from xharness.textfiles import decode_lines, read_bytes
+from xharness.tasks.bucc_data import BUCC_LANGUAGES, SPLIT_NAMES, Corpus, Split
+from xharness.tasks.hub_bucc import MtebBucc, XtremeBucc
 
 # Threshold and duplicate behaviour: ours, or XTREME's as its scripts do it (see `protocol()`).
 PROTOCOLS: tuple[str, ...] = ("xharness", "xtreme")
-
-BUCC_LANGUAGES = ("de", "fr", "ru", "zh")
-# Our split name -> the names it may have on disk (XTREME's first, then BUCC's).
-SPLIT_NAMES = {"dev": ("dev", "sample"), "test": ("test", "training")}
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """One side of one split: ids and sentences in file order."""
-
-    ids: tuple[str, ...]
-    sentences: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Split:
-    name: str
-    src: Corpus
-    en: Corpus
-    gold: frozenset[tuple[str, str]] | None  # None when the split ships without gold
-    files: tuple[Path, ...]
 
 
 def read_id_sentences(path: Path) -> Corpus:
@@ -160,6 +142,7 @@ class Bucc2018(Task):
             choices=PROTOCOLS,
         ),
     )
+    hub_readers = (XtremeBucc, MtebBucc)
 
     def __init__(
         self,
@@ -205,7 +188,7 @@ class Bucc2018(Task):
 
     def protocol(self) -> dict[str, Any]:
         xtreme = self.bucc_protocol == "xtreme"
-        return {
+        out = {
             "name": self.bucc_protocol,
             "mining": {"k": self.k, "margin": self.margin, "retrieval": self.retrieval, "index": self.index},
             "threshold": "tuned on dev gold (F1-best cut, midpoint to the next score), applied to test as score >= threshold"
@@ -217,6 +200,9 @@ class Bucc2018(Task):
                 else "identical sentences merged for mining, mined pairs expanded to every line id"
             ),
         }
+        if self.hub_reader is not None:  # a Hugging Face copy that lacks part of what the protocol needs (hub_bucc.py)
+            out.update(self.hub_reader.protocol_changes())
+        return out
 
     def _load_split(self, lang: str, split: str) -> Split | None:
         prefix = self._split_prefix(lang, split)

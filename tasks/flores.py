@@ -6,7 +6,8 @@ like `deu_Latn` or `apc_Arab_nort3139`. xSIM++'s augmented English, as LASER's
 `tasks/xsimplusplus` downloads it: `{split}_augmented/eng_Latn_augmented.{split}` and
 `eng_Latn_errtype.{split}.json` (also found in the split's own folder or the root).
 NTREX-128: `newstest2019-ref.{code}.txt` (codes like `deu`, `fra-CA`, `eng-US`) against the
-English source `newstest2019-src.eng.txt`. The scoring is `xsim_task.py`'s.
+English source `newstest2019-src.eng.txt`. The scoring is `xsim_task.py`'s. FLORES from Hugging
+Face (`--data-dir hf:openlanguagedata/flores_plus`, `hf:facebook/flores`): `hub_flores.py`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import re
 from pathlib import Path
 
 from xharness.errors import XharnessError
+from xharness.tasks.hub_flores import FacebookFlores, FloresPlus
+from xharness.tasks.languages import FLORES_CODE
 from xharness.tasks.options import K, MARGIN, TaskOption
 from xharness.tasks.xsim_task import DIRECTION, ERRORS_BY, XsimTask
 
 SPLIT = TaskOption("split", str, "devtest", "FLORES split", choices=("dev", "devtest"))
-_FLORES_CODE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}(_[a-z]{4}[0-9]{4})?$")
 _NTREX_REF = re.compile(r"^newstest2019-ref\.(?P<code>[a-z]{3}(-[A-Za-z]+)?)\.txt$")
 NTREX_SOURCE = "newstest2019-src.eng.txt"
 
@@ -29,9 +31,9 @@ def _flores_names(folder: Path, split: str) -> dict[str, Path]:
     old, new = {}, {}
     for path in sorted(folder.iterdir()) if folder.is_dir() else ():
         name = path.name
-        if name.endswith(f".{split}") and _FLORES_CODE.match(name[: -len(split) - 1]):
+        if name.endswith(f".{split}") and FLORES_CODE.match(name[: -len(split) - 1]):
             old[name[: -len(split) - 1]] = path
-        elif name.startswith(f"{split}.") and _FLORES_CODE.match(name[len(split) + 1:]):
+        elif name.startswith(f"{split}.") and FLORES_CODE.match(name[len(split) + 1:]):
             new[name[len(split) + 1:]] = path
     if old and new:
         raise XharnessError(f"{folder}: holds both FLORES-200 ({split} as suffix) and FLORES+ ({split} as prefix) file names; keep one release per folder")
@@ -46,6 +48,7 @@ class Flores(XsimTask):
     languages_note = "every language found (about 200), by FLORES code (deu_Latn) or a 2-/3-letter code where unambiguous"
     english_code = "eng_Latn"
     options = (K, MARGIN, SPLIT, DIRECTION, ERRORS_BY)
+    hub_readers = (FloresPlus, FacebookFlores)
 
     def __init__(self, data_dir, *, limit=None, k=4, margin="ratio", split="devtest", direction="xx-en", errors_by="index") -> None:
         super().__init__(data_dir, limit=limit, k=k, margin=margin, direction=direction, errors_by=errors_by, split=split)

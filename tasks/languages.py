@@ -7,6 +7,11 @@ two-letter code exists (`ang`, `yue`, ...). Either form is accepted on the comma
 
 from __future__ import annotations
 
+import re
+
+# A FLORES-200 / FLORES+ language code: ISO 639-3, ISO 15924 script, and FLORES+'s optional glottocode.
+FLORES_CODE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}(_[a-z]{4}[0-9]{4})?$")
+
 # LASER file code -> result code.
 LASER_TO_SHORT: dict[str, str] = {
     "afr": "af", "amh": "am", "ang": "ang", "ara": "ar", "arq": "arq", "arz": "arz",

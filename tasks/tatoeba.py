@@ -20,7 +20,7 @@ from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.options import K, MARGIN
 from xharness.tasks.item_records import ItemField, ItemRecord
-from xharness.tasks.hub_tatoeba import MtebTatoeba
+from xharness.tasks.hub_tatoeba import MtebTatoeba, XtremeTatoeba
 from xharness.tasks.knn import l2_normalize, two_way_knn
 from xharness.tasks.languages import LASER_TO_SHORT, SHORT_TO_LASER, XTREME_TATOEBA, to_short
 from xharness.tasks.mining import margin_rescore
@@ -80,7 +80,7 @@ class Tatoeba(Task):
     languages_note = "XTREME's 36 by default (" + " ".join(XTREME_TATOEBA) + "); -l all for all found; 2- or 3-letter codes"
 
     options = (K, MARGIN)
-    hub_readers = (MtebTatoeba,)
+    hub_readers = (MtebTatoeba, XtremeTatoeba)
 
     def __init__(self, data_dir: Path | str | None, *, limit: int | None = None, k: int = 4, margin: str = "ratio") -> None:
         super().__init__(data_dir, limit=limit)
@@ -120,7 +120,7 @@ class Tatoeba(Task):
         if short is not None:
             return short
         code = code.strip().lower()
-        return code if code in self.available_languages() else None
+        return code if code in self.languages_present() else None
 
     def default_languages(self) -> list[str]:
         return list(XTREME_TATOEBA)

@@ -151,7 +151,7 @@ class XsimTask(Task):
         return sorted(code for code in self.files if nway or code != self.english_code)
 
     def canonical_language(self, code: str) -> str | None:
-        return match_code(code, self.available_languages(), task=self.name)
+        return match_code(code, self.languages_present(), task=self.name)
 
     def load(self, languages: Sequence[str] = ()) -> dict[str, LanguageData]:
         loaded = super().load(languages)
@@ -163,7 +163,8 @@ class XsimTask(Task):
             for lang, data in loaded.items():
                 if len(data.payload.texts) != len(loaded[first].payload.texts):
                     raise XharnessError(
-                        f"{self.files[lang]} has {len(data.payload.texts)} lines but {self.files[first]} has "
+                        f"{self.files.get(lang, data.files[0])} has {len(data.payload.texts)} lines but "
+                        f"{self.files.get(first, loaded[first].files[0])} has "
                         f"{len(loaded[first].payload.texts)}: the files must be parallel"
                     )
         return loaded
