@@ -23,7 +23,9 @@ with a head, best English-dev checkpoint, zero-shot prediction): see `xharness.t
 
 Tasks: `sst` (alias `sentiment`; single sentences), `classify` (any single-sentence labelled
 set, e.g. the demo's topics), `pawsx` and `xnli` (sentence pairs, features `[u, v, |u-v|, u*v]`).
-Data layouts: see `xharness.tasks.labelled_data`.
+Data layouts: see `xharness.tasks.labelled_data`; Hugging Face data sets (`--data-dir hf:...`, and a
+plain `--data-dir` that is a `save_to_disk` folder) are read through `datasets`: see
+`xharness.tasks.labelled_hub` and `xharness.tasks.hub_classification`.
 """
 
 from __future__ import annotations
@@ -36,11 +38,14 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from xharness.errors import XharnessError
+from xharness.hub_data import HubDataset, HubReference
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, ModelSource, Task
 from xharness.tasks.finetune import FINETUNE_OPTIONS, FineTuning
 from xharness.tasks.options import TaskOption
 from xharness.tasks.item_records import ItemField, ItemRecord
+from xharness.tasks.hub_classification import LabelledReader, PawsXReader, XnliReader, XtremePawsXReader, XtremeXnliReader
+from xharness.tasks.labelled_hub import HubLabelled
 from xharness.tasks.labelled_readers import PAIR, SINGLE, Schema, Source
 from xharness.tasks.labelled_data import (
     TRAIN_LANGUAGE,
@@ -49,8 +54,8 @@ from xharness.tasks.labelled_data import (
     check_labels,
     find_sources,
     flat_sources,
+    is_save_to_disk,
     pawsx_release_sources,
-    save_to_disk_sources,
     xnli_release_sources,
 )
 from xharness.tasks.probe import (
@@ -67,7 +72,18 @@ def _generic_layout(columns: str) -> str:
 
 
 def _generic(folder: Path) -> list[Source]:
-    return save_to_disk_sources(folder) or flat_sources(folder)
+    if folder.is_dir() and is_save_to_disk(folder):
+        return [Source("*", None, folder, "save_to_disk")]  # the folder itself, read by `datasets`
+    return flat_sources(folder)
+
+
+# The generic columns, named when they are not the accepted names (`classify`, `sst`). They choose which
+# rows are read, which the data fingerprint and the recorded columns already say: they change no number.
+COLUMN_OPTIONS = (
+    TaskOption("text_column", str, None, "the text column's name (data sets, and files with a header)", changes_numbers=False),
+    TaskOption("label_column", str, None, "the label column's name", changes_numbers=False),
+    TaskOption("lang_column", str, None, "the language column's name (rows of every language in one split)", changes_numbers=False),
+)
 
 
 class ClassificationTask(Task):
@@ -85,6 +101,7 @@ class ClassificationTask(Task):
     )
     schema: ClassVar[Schema] = SINGLE
     subfolders: ClassVar[tuple[str, ...]] = ("",)
+    hub_readers = (LabelledReader,)
     options = (
         TaskOption("seeds", int, 5, "seeds to repeat the probe over", minimum=1),
         TaskOption("probe_train_size", int, None, "cap on English training items, sampled per label", minimum=1),
@@ -108,21 +125,29 @@ class ClassificationTask(Task):
         ft_weight_decay: float = 0.0,
         ft_eval_every: int = 200,
         save_finetuned: str | None = None,
+        text_column: str | None = None,  # these three: COLUMN_OPTIONS, declared by classify and sst
+        label_column: str | None = None,
+        lang_column: str | None = None,
     ) -> None:
         super().__init__(data_dir, limit=limit)
+        declared = {option.name for option in self.options}
+        columns = {
+            name: value
+            for name, value in (("text_column", text_column), ("label_column", label_column), ("lang_column", lang_column))
+            if name in declared or value is not None  # an undeclared one given is refused by set_options
+        }
         values = self.set_options(
             seeds=seeds, probe_train_size=probe_train_size, finetune=finetune, ft_lr=ft_lr, ft_epochs=ft_epochs,
             ft_batch_size=ft_batch_size, ft_grad_accum=ft_grad_accum, ft_max_length=ft_max_length, ft_warmup=ft_warmup,
-            ft_weight_decay=ft_weight_decay, ft_eval_every=ft_eval_every, save_finetuned=save_finetuned,
+            ft_weight_decay=ft_weight_decay, ft_eval_every=ft_eval_every, save_finetuned=save_finetuned, **columns,
         )
+        self.schema = type(self).schema.naming(text=text_column, label=label_column, lang=lang_column)
         self.finetuning = FineTuning.from_options(values, seeds=list(range(seeds))) if values["finetune"] else None
         if self.finetuning is not None and probe_train_size is not None:
             raise XharnessError("--probe-train-size applies to the probe, not to --finetune (which trains on the whole English split)")
         self.seeds = list(range(seeds))
         self.probe_train_size = probe_train_size
-        found = find_sources(self.candidates())
-        self.folder, sources = found if found is not None else (self.data_dir, [])
-        self.data = LabelledData(sources, self.schema, label_map=self.label_map)
+        self.data = self._open_data(lang_column=lang_column)
         self._english: tuple[Examples, Examples | None] | None = None
         self._probes: list[Probe] | None = None
         self._samples: list[np.ndarray] | None = None
@@ -130,6 +155,19 @@ class ClassificationTask(Task):
         self._tests: dict[str, Examples] = {}  # what --finetune predicts after training
 
     # -- where the data is --------------------------------------------------------------
+
+    def _open_data(self, *, lang_column: str | None) -> LabelledData | HubLabelled:
+        """The files under --data-dir, or a data set read through `datasets` (hf:..., or a save_to_disk folder)."""
+        options = dict(label_map=self.label_map, column_flags=any(o in COLUMN_OPTIONS for o in self.options), lang_column=lang_column)
+        if self.hub is not None:
+            self.folder = self.data_dir
+            return HubLabelled(self.hub, self.schema, layout=self.hub_reader.layout, **options)
+        found = find_sources(self.candidates())
+        self.folder, sources = found if found is not None else (self.data_dir, [])
+        if sources and sources[0].format == "save_to_disk":
+            folder = str(self.folder)
+            return HubLabelled(HubDataset(HubReference(text=folder, path=folder)), self.schema, root=self.data_dir, **options)
+        return LabelledData(sources, self.schema, label_map=self.label_map, root=self.data_dir)
 
     def candidates(self) -> list[tuple[Path, Discover]]:
         """(folder, discovery) pairs tried in order; the first that finds any split is used."""
@@ -162,7 +200,8 @@ class ClassificationTask(Task):
             train = self.data.examples("train", TRAIN_LANGUAGE)
             if train is None:
                 raise XharnessError(
-                    f"{self.folder}: no English training split for {self.name} (expected {self._expected_train()})"
+                    f"{self.folder}: no English training split for {self.name} "
+                    f"({self.data.missing_train() or 'expected ' + self._expected_train()})"
                 )
             distinct = sorted(set(train.labels))
             if len(distinct) < 2:
@@ -174,7 +213,7 @@ class ClassificationTask(Task):
                     f"--probe-train-size {self.probe_train_size} is smaller than the number of labels ({len(distinct)}): "
                     "the sample could not hold one item of each"
                 )
-            dev = self.data.examples("dev", TRAIN_LANGUAGE)
+            dev = self.data.examples("dev", TRAIN_LANGUAGE, limit=self.limit)
             if dev is not None:
                 dev = dev.head(self.limit)
                 check_labels(dev, train.labels)
@@ -183,7 +222,7 @@ class ClassificationTask(Task):
 
     def load_language(self, lang: str) -> LanguageData:
         train, dev = self.english()
-        test = self.data.examples("test", lang)
+        test = self.data.examples("test", lang, limit=self.limit)
         if test is None:
             raise XharnessError(f"{self.folder}: no {self.name} test split for '{lang}'")
         test = test.head(self.limit)
@@ -193,21 +232,21 @@ class ClassificationTask(Task):
         self._tests[lang] = test
         h = hashlib.sha256()
         names = []
+        hub: dict[str, Any] = {}
         for part in (train, dev, test):
             if part is None:
                 continue
-            for path in part.files:
-                h.update(f"{part.split}:{path.name}\0".encode() + bytes.fromhex(self.data.sha256(path)))
-                names.append(self._relative(path))
+            for name, digest, shown in self.data.identity(part):
+                h.update(f"{part.split}:{name}\0".encode() + bytes.fromhex(digest))
+                names.append(shown)
+            provenance = self.data.provenance(part)
+            if provenance is not None:
+                hub[part.split] = provenance
         h.update(str(self.limit).encode())
-        summary = {"labels": dict(sorted(Counter(test.labels).items()))}
+        summary: dict[str, Any] = {"labels": dict(sorted(Counter(test.labels).items()))}
+        if hub:
+            summary["hub"] = hub  # per split read: data set, config, split, revision, fingerprint, columns
         return LanguageData(payload=test, fingerprint=h.hexdigest(), files=tuple(dict.fromkeys(names)), summary=summary)
-
-    def _relative(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.data_dir).as_posix()
-        except ValueError:
-            return str(path)
 
     # -- embedding and training -----------------------------------------------------------
 
@@ -266,7 +305,7 @@ class ClassificationTask(Task):
     def _data_key(self) -> str:
         """The English files and --limit: what, with the model and options, names a fine-tuning's checkpoints."""
         train, dev = self.english()
-        files = [self.data.sha256(path) for part in (train, dev) if part is not None for path in part.files]
+        files = [digest for part in (train, dev) if part is not None for _, digest, _ in self.data.identity(part)]
         return hashlib.sha256(f"{files}{self.limit}".encode()).hexdigest()
 
     def _scored(self, test: Examples, predictions: list[np.ndarray]) -> LanguageOutcome:
@@ -359,12 +398,12 @@ class ClassificationTask(Task):
         if self._english is not None:
             train, dev = self._english
             protocol["train"] = {
-                "files": [self._relative(p) for p in train.files],
+                "files": [shown for _, _, shown in self.data.identity(train)],
                 "n_available": len(train),
                 "labels": dict(sorted(Counter(train.labels).items())),
                 "skipped_empty_rows": train.skipped,
             }
-            protocol["dev"] = None if dev is None else {"files": [self._relative(p) for p in dev.files], "n": len(dev)}
+            protocol["dev"] = None if dev is None else {"files": [shown for _, _, shown in self.data.identity(dev)], "n": len(dev)}
         return protocol
 
 
@@ -373,6 +412,7 @@ class Classify(ClassificationTask):
     description = "Single-sentence classification probe on any labelled set: English-trained logistic regression, accuracy per language (mean ± std over seeds)"
     layout = "generic: " + _generic_layout("text, label")
     languages_note = "every language with a test split under --data-dir"
+    options = (*ClassificationTask.options, *COLUMN_OPTIONS)
 
 
 class Sentiment(ClassificationTask):
@@ -381,6 +421,7 @@ class Sentiment(ClassificationTask):
     layout = "generic, optionally under sst/ or sentiment/: " + _generic_layout("text, label")
     languages_note = "every language with a test split under --data-dir"
     subfolders = ("", "sst", "sentiment")
+    options = (*ClassificationTask.options, *COLUMN_OPTIONS)
 
 
 class PawsX(ClassificationTask):
@@ -392,6 +433,7 @@ class PawsX(ClassificationTask):
     )
     languages_note = "de en es fr ja ko zh (every language with a test split)"
     schema = PAIR
+    hub_readers = (PawsXReader, XtremePawsXReader, LabelledReader)
 
     def candidates(self) -> list[tuple[Path, Discover]]:
         root = self.data_dir
@@ -416,6 +458,7 @@ class Xnli(ClassificationTask):
     )
     languages_note = "ar bg de el en es fr hi ru sw th tr ur vi zh (every language with a test split)"
     schema = PAIR
+    hub_readers = (XnliReader, XtremeXnliReader, LabelledReader)
 
     @staticmethod
     def label_map(label: str) -> str:
