@@ -6,7 +6,7 @@ A reference is one of:
   data set, read by `datasets.load_dataset`. Offline (`HF_DATASETS_OFFLINE=1` or `HF_HUB_OFFLINE=1`)
   it comes from the local cache (`HF_DATASETS_CACHE`, default `~/.cache/huggingface/datasets`);
   online and not in offline mode, `datasets` fetches it, exactly as for models.
-- `hf:PATH` where PATH is a local folder: either in hub layout (parquet/JSON/CSV files, with a
+- `hf:PATH` (or `hf:PATH:CONFIG`) where PATH is a local folder: either in hub layout (parquet/JSON/CSV files, with a
   README whose `configs:` block names the configurations) or written by `save_to_disk` (it holds
   `dataset_dict.json` or `state.json`; read with `load_from_disk`). A folder named like a hub
   data set (`.../mteb/tatoeba-bitext-mining`) is read with that data set's schema.
@@ -19,6 +19,7 @@ records the data set, configuration, revision and fingerprint it was computed on
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -73,6 +74,9 @@ def parse_reference(value: str) -> HubReference:
         raise XharnessError(f"{value!r}: a dataset reference needs a name after 'hf:' (hf:OWNER/NAME[@REVISION][:CONFIG])")
     if Path(body).expanduser().is_dir():
         return HubReference(text=value, path=body)
+    folder, _, named = body.rpartition(":")
+    if folder and named and Path(folder).expanduser().is_dir():  # hf:FOLDER:CONFIG, a local copy's configuration
+        return HubReference(text=value, path=folder, config=named)
     config = revision = None
     if ":" in body:
         body, config = body.split(":", 1)
@@ -113,6 +117,17 @@ def _cache_folder(hub_id: str) -> Path:
     owner, name = hub_id.split("/", 1)
     snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
     return _cache_root() / f"{owner}___{snake}"
+
+
+def _folder_cache(folder: Path) -> Path:
+    """Where a local hub-layout folder's prepared copy goes: keyed by its path and its files' names, sizes and times."""
+    h = hashlib.sha256(str(folder.resolve()).encode())
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            stat = path.stat()
+            h.update(f"{relative.as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return _cache_root() / "xharness-local-folders" / h.hexdigest()[:16]
 
 
 def _one_line(error: BaseException) -> str:
@@ -250,8 +265,11 @@ class HubDataset:
             cached = _cache_folder(self.ref.path) / config
             if not cached.is_dir():
                 raise self._not_cached(config)
+        # A local folder's prepared copy gets a cache of its own files: `datasets` keys that copy by the folder's
+        # name and configs, not its content, so another folder of that name (or this one, edited) would read stale rows.
+        own_cache = {"cache_dir": str(_folder_cache(Path(path)))} if self.kind == "folder" else {}
         try:
-            return datasets.load_dataset(path, config, revision=self.ref.revision)
+            return datasets.load_dataset(path, config, revision=self.ref.revision, **own_cache)
         except ValueError as error:
             text = _one_line(error)
             if "config" in text.lower() or "BuilderConfig" in text:

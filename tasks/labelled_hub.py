@@ -33,7 +33,12 @@ from xharness.tasks.labelled_data import HF_SPLIT, SPLIT_ALIASES, TRAIN_LANGUAGE
 from xharness.tasks.labelled_readers import Schema, Table
 from xharness.tasks.languages import to_short
 
-_DEV_NAMES = ("validation", "dev", "valid")
+
+
+def config_language(name: str) -> str | None:
+    """The result code of a configuration named by a language (`de`, `deu`, `en`), else None (`default`)."""
+    code = name.strip().lower()
+    return TRAIN_LANGUAGE if code in ("en", "eng") else to_short(code)
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ class HubLabelled:
             by_config = {}
             for config in configs:
                 if config.startswith(layout.config_prefix) and config not in layout.refused_configs:
-                    code = to_short(config[len(layout.config_prefix):])
+                    code = config_language(config[len(layout.config_prefix):])
                     if code is not None:
                         by_config[config] = code
             if by_config and self.lang_column is None:
@@ -111,8 +116,8 @@ class HubLabelled:
                 return
         single = layout.config or ref.config or ("default" if "default" in configs else configs[0] if len(configs) == 1 else None)
         if single is None or (layout.config is not None and single not in configs):
-            wanted = f"config {layout.config!r}" if layout.config else "a configuration per language, or one named with hf:NAME:CONFIG"
-            raise XharnessError(f"{ref.text}: no {wanted} (configurations: {', '.join(configs[:12]) or 'none'})")
+            wanted = f"no config {layout.config!r}" if layout.config else "no configuration per language and no single one: name it, hf:NAME:CONFIG"
+            raise XharnessError(f"{ref.text}: {wanted} (configurations: {', '.join(configs[:12]) or 'none'})")
         self._single = [self._split_of(single, name) for name in self.hub.splits(single) if HF_SPLIT.match(name)]
 
     def _split_of(self, config: str | None, name: str) -> HubSplit:
@@ -130,14 +135,17 @@ class HubLabelled:
         return HubSplit(split, lang, config, name)
 
     def languages(self, split: str) -> list[str]:
-        """Languages with data in `split` (for per-language configurations: every configuration's)."""
+        """Languages with data in `split` (each per-language configuration that has that split)."""
         self._plan()
         if self._per_config is not None:
-            return sorted(set(self._per_config.values()))
+            return sorted({code for config, code in self._per_config.items() if self._has(config, split)})
         found: set[str] = set()
         for where in self._candidates(split):
             found.update([where.lang] if where.lang is not None else self._languages_in(where))
         return sorted(found)
+
+    def _has(self, config: str, split: str) -> bool:
+        return any(SPLIT_ALIASES.get(name) == split for name in self.hub.splits(config))
 
     def _candidates(self, split: str) -> list[HubSplit]:
         return [where for where in self._single or [] if where.split == split]
