@@ -38,14 +38,13 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from xharness.errors import XharnessError
-from xharness.hub_data import HubDataset, HubReference
 from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, ModelSource, Task
 from xharness.tasks.finetune import FINETUNE_OPTIONS, FineTuning
 from xharness.tasks.options import TaskOption
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.hub_classification import LabelledReader, PawsXReader, XnliReader, XtremePawsXReader, XtremeXnliReader
-from xharness.tasks.labelled_hub import HubLabelled
+from xharness.tasks.labelled_hub import COLUMN_OPTIONS, HubLabelled, english_protocol, generic_sources, language_identity
 from xharness.tasks.labelled_readers import PAIR, SINGLE, Schema, Source
 from xharness.tasks.labelled_data import (
     TRAIN_LANGUAGE,
@@ -53,13 +52,12 @@ from xharness.tasks.labelled_data import (
     LabelledData,
     check_labels,
     find_sources,
-    flat_sources,
-    is_save_to_disk,
     pawsx_release_sources,
     xnli_release_sources,
 )
 from xharness.tasks.probe import (
-    C_GRID, CV_FOLDS, MAX_ITER, Probe, accuracy, baselines, macro_f1, mean_std, pair_features, sample_per_label, train_probe,
+    C_GRID, Probe, accuracy, baselines, fit_outcomes, macro_f1, mean_std, pair_features, probe_protocol, sample_per_label,
+    train_probe,
 )
 
 Discover = Callable[[Path], list[Source]]
@@ -71,19 +69,7 @@ def _generic_layout(columns: str) -> str:
     )
 
 
-def _generic(folder: Path) -> list[Source]:
-    if folder.is_dir() and is_save_to_disk(folder):
-        return [Source("*", None, folder, "save_to_disk")]  # the folder itself, read by `datasets`
-    return flat_sources(folder)
-
-
-# The generic columns, named when they are not the accepted names (`classify`, `sst`). They choose which
-# rows are read, which the data fingerprint and the recorded columns already say: they change no number.
-COLUMN_OPTIONS = (
-    TaskOption("text_column", str, None, "the text column's name (data sets, and files with a header)", changes_numbers=False),
-    TaskOption("label_column", str, None, "the label column's name", changes_numbers=False),
-    TaskOption("lang_column", str, None, "the language column's name (rows of every language in one split)", changes_numbers=False),
-)
+_generic = generic_sources
 
 
 class ClassificationTask(Task):
@@ -165,8 +151,7 @@ class ClassificationTask(Task):
         found = find_sources(self.candidates())
         self.folder, sources = found if found is not None else (self.data_dir, [])
         if sources and sources[0].format == "save_to_disk":
-            folder = str(self.folder)
-            return HubLabelled(HubDataset(HubReference(text=folder, path=folder)), self.schema, root=self.data_dir, **options)
+            return HubLabelled.save_to_disk(self.folder, self.schema, root=self.data_dir, **options)
         return LabelledData(sources, self.schema, label_map=self.label_map, root=self.data_dir)
 
     def candidates(self) -> list[tuple[Path, Discover]]:
@@ -230,23 +215,11 @@ class ClassificationTask(Task):
         if test.skipped:
             self._skipped[lang] = test.skipped
         self._tests[lang] = test
-        h = hashlib.sha256()
-        names = []
-        hub: dict[str, Any] = {}
-        for part in (train, dev, test):
-            if part is None:
-                continue
-            for name, digest, shown in self.data.identity(part):
-                h.update(f"{part.split}:{name}\0".encode() + bytes.fromhex(digest))
-                names.append(shown)
-            provenance = self.data.provenance(part)
-            if provenance is not None:
-                hub[part.split] = provenance
-        h.update(str(self.limit).encode())
+        fingerprint, files, hub = language_identity(self.data, (train, dev, test), limit=self.limit)
         summary: dict[str, Any] = {"labels": dict(sorted(Counter(test.labels).items()))}
         if hub:
             summary["hub"] = hub  # per split read: data set, config, split, revision, fingerprint, columns
-        return LanguageData(payload=test, fingerprint=h.hexdigest(), files=tuple(dict.fromkeys(names)), summary=summary)
+        return LanguageData(payload=test, fingerprint=fingerprint, files=files, summary=summary)
 
     # -- embedding and training -----------------------------------------------------------
 
@@ -357,54 +330,20 @@ class ClassificationTask(Task):
             if self._skipped:
                 protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
             return protocol
-        protocol: dict[str, Any] = {
-            "name": "probe",
-            "train_language": TRAIN_LANGUAGE,
-            "features": self.feature_description(),
-            "scaling": "each feature standardised with the mean and std of the English training sample",
-            "classifier": f"scikit-learn LogisticRegression (lbfgs, L2, max_iter={MAX_ITER}, warm-started along the C grid)",
-            "c_grid": list(C_GRID),
-            "seeds": list(self.seeds),
-            "probe_train_size": self.probe_train_size,
-            "sampling": (
-                "all English training items (every seed trains on the same data)"
-                if self.probe_train_size is None
-                else "probe_train_size items drawn per label by the seed, as evenly as the labels allow"
-            ),
-            "main": "accuracy x100 on each language's test split, mean over seeds",
-            "spread": "sample standard deviation (ddof=1) over seeds, x100",
-            "macro_f1": "mean F1 over the labels present in that test split's gold labels",
-            "items": "predictions of the first seed",
-        }
-        if self._english is not None:
-            protocol["c_selection"] = (
-                "best accuracy on the English dev split (ties: smaller C)"
-                if self._english[1] is not None
-                else f"stratified {CV_FOLDS}-fold CV on the training sample, then refit (ties: smaller C)"
-            )
+        dev = None if self._english is None else self._english[1] is not None
+        protocol = probe_protocol(
+            features=self.feature_description(), seeds=self.seeds, probe_train_size=self.probe_train_size, has_dev=dev,
+        )
         protocol.update(self._data_protocol())
         if self._probes is not None and self._samples is not None:
-            protocol["train_size_per_seed"] = [int(s.size) for s in self._samples]
-            protocol["chosen_c"] = [p.c for p in self._probes]
-            protocol["c_selected_by"] = [p.selection for p in self._probes]
-            protocol["converged"] = [p.converged for p in self._probes]
+            protocol.update(fit_outcomes(self._probes, self._samples))
         if self._skipped:
             protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
         return protocol
 
     def _data_protocol(self) -> dict[str, Any]:
-        """The English files the model was trained and selected on."""
-        protocol: dict[str, Any] = {}
-        if self._english is not None:
-            train, dev = self._english
-            protocol["train"] = {
-                "files": [shown for _, _, shown in self.data.identity(train)],
-                "n_available": len(train),
-                "labels": dict(sorted(Counter(train.labels).items())),
-                "skipped_empty_rows": train.skipped,
-            }
-            protocol["dev"] = None if dev is None else {"files": [shown for _, _, shown in self.data.identity(dev)], "n": len(dev)}
-        return protocol
+        """The English data the model was trained and selected on."""
+        return {} if self._english is None else english_protocol(self.data, *self._english)
 
 
 class Classify(ClassificationTask):

@@ -21,17 +21,37 @@ the needed columns only, and with `--limit` reading stops after the first N kept
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from xharness.errors import XharnessError
 from xharness.hashing import sha256_file
-from xharness.hub_data import HubDataset
+from xharness.hub_data import HubDataset, HubReference
 from xharness.tasks.hub_readers import hub_files, texts_fingerprint
-from xharness.tasks.labelled_data import HF_SPLIT, SPLIT_ALIASES, TRAIN_LANGUAGE, Examples, examples_from_table, normalise_lang, shown_path
-from xharness.tasks.labelled_readers import Schema, Table
+from xharness.tasks.labelled_data import (
+    HF_SPLIT, SPLIT_ALIASES, TRAIN_LANGUAGE, Examples, examples_from_table, flat_sources, is_save_to_disk, normalise_lang, shown_path,
+)
+from xharness.tasks.labelled_readers import Schema, Source, Table
 from xharness.tasks.languages import to_short
+from xharness.tasks.options import TaskOption
+
+# The generic columns, named when they are not the accepted names (`classify`, `sst`). They choose which
+# rows are read, which the data fingerprint and the recorded columns already say: they change no number.
+COLUMN_OPTIONS = (
+    TaskOption("text_column", str, None, "the text column's name (data sets, and files with a header)", changes_numbers=False),
+    TaskOption("label_column", str, None, "the label column's name", changes_numbers=False),
+    TaskOption("lang_column", str, None, "the language column's name (rows of every language in one split)", changes_numbers=False),
+)
+
+
+def generic_sources(folder: Path) -> list[Source]:
+    """The generic layout's files in `folder`, or the folder itself when `save_to_disk` wrote it (read by `datasets`)."""
+    if folder.is_dir() and is_save_to_disk(folder):
+        return [Source("*", None, folder, "save_to_disk")]
+    return flat_sources(folder)
 
 
 
@@ -93,6 +113,11 @@ class HubLabelled:
         self._single: list[HubSplit] | None = None
         self._column_langs: dict[tuple[str | None, str], list[str]] = {}
         self._read: dict[tuple[str, str], _Read] = {}
+
+    @classmethod
+    def save_to_disk(cls, folder: Path, schema: Schema, *, root: Path, **options: Any) -> "HubLabelled":
+        """A plain --data-dir (or its subfolder) written by `save_to_disk`: its Arrow files named and hashed as files."""
+        return cls(HubDataset(HubReference(text=str(folder), path=str(folder))), schema, root=root, **options)
 
     # -- where the languages are ---------------------------------------------------------
 
@@ -270,3 +295,37 @@ class HubLabelled:
 
     def missing_train(self) -> str | None:
         return self.layout.train_note
+
+
+# ---------------------------------------------------------------------------------------------
+# What a classification result records of its data, from files or a data set alike.
+
+def language_identity(data: Any, parts: tuple[Examples | None, ...], *, limit: int | None) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """One language's data fingerprint (its English train, dev and its test, with --limit), names, and provenance per split."""
+    h = hashlib.sha256()
+    names: list[str] = []
+    provenance: dict[str, Any] = {}
+    for part in parts:
+        if part is None:
+            continue
+        for name, digest, shown in data.identity(part):
+            h.update(f"{part.split}:{name}\0".encode() + bytes.fromhex(digest))
+            names.append(shown)
+        where = data.provenance(part)
+        if where is not None:
+            provenance[part.split] = where
+    h.update(str(limit).encode())
+    return h.hexdigest(), tuple(dict.fromkeys(names)), provenance
+
+
+def english_protocol(data: Any, train: Examples, dev: Examples | None) -> dict[str, Any]:
+    """The English splits a probe or fine-tuning was trained and selected on, for the result's protocol."""
+    return {
+        "train": {
+            "files": [shown for _, _, shown in data.identity(train)],
+            "n_available": len(train),
+            "labels": dict(sorted(Counter(train.labels).items())),
+            "skipped_empty_rows": train.skipped,
+        },
+        "dev": None if dev is None else {"files": [shown for _, _, shown in data.identity(dev)], "n": len(dev)},
+    }
