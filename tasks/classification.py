@@ -43,7 +43,9 @@ from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, ModelSourc
 from xharness.tasks.finetune import FINETUNE_OPTIONS, FineTuning
 from xharness.tasks.options import TaskOption
 from xharness.tasks.item_records import ItemField, ItemRecord
-from xharness.tasks.hub_classification import LabelledReader, PawsXReader, XnliReader, XtremePawsXReader, XtremeXnliReader
+from xharness.tasks.hub_classification import (
+    AmazonReviewsReader, LabelledReader, PawsXReader, XnliReader, XtremePawsXReader, XtremeXnliReader,
+)
 from xharness.tasks.labelled_hub import COLUMN_OPTIONS, HubLabelled, english_protocol, generic_sources, language_identity
 from xharness.tasks.labelled_readers import PAIR, SINGLE, Schema, Source
 from xharness.tasks.labelled_data import (
@@ -361,6 +363,7 @@ class Sentiment(ClassificationTask):
     languages_note = "every language with a test split under --data-dir"
     subfolders = ("", "sst", "sentiment")
     options = (*ClassificationTask.options, *COLUMN_OPTIONS)
+    hub_readers = (AmazonReviewsReader, LabelledReader)
 
 
 class PawsX(ClassificationTask):

@@ -16,6 +16,9 @@ languages are; `xharness.tasks.labelled_hub.HubLabelled` reads the rows, so the 
   `all_languages` packs the 15 languages into one row (Translation features) and is not read.
 - `google/xtreme`, XNLI: one config `XNLI`; splits `validation` and `test` only; columns
   `language`, `sentence1`, `sentence2`, `gold_label` (a string).
+- `mteb/AmazonReviewsClassification` (`sst`; MTEB's copy of the Multilingual Amazon Reviews Corpus):
+  configs `de en es fr ja zh`; splits `train`, `validation`, `test`; columns `text`, `label`
+  (an integer, 0-4: the review's stars minus one).
 - Any other labelled data set (`classify`, `sst`, and the fallback of `pawsx`/`xnli`): the generic
   rule of `HubLabelled`, with `--text-column`, `--label-column`, `--lang-column` for `classify`/`sst`.
 """
@@ -96,4 +99,12 @@ class XtremeXnliReader(LabelledReader):
         config="XNLI",
         train_note="google/xtreme's XNLI config holds validation and test only (XTREME trains on MultiNLI, which it "
         "does not include); use hf:facebook/xnli, whose en train split is MultiNLI's",
+    )
+
+
+class AmazonReviewsReader(LabelledReader):
+    names = ("mteb/AmazonReviewsClassification",)
+    schema_source = (
+        "huggingface.co/datasets/mteb/AmazonReviewsClassification (card's dataset_info): configs de en es fr ja zh, "
+        "splits train/validation/test, text, label (int64, 5 classes)"
     )

@@ -200,6 +200,12 @@ def test_generic_per_language_configs_with_named_columns_equal_the_files(tmp_pat
     assert hub[0].task["data_files"]["fi"]["hub"]["test"]["columns"] == {"text": "content", "label": "stars"}
     with pytest.raises(XharnessError, match=r"no 'text' column \(accepted names: text, sentence, review; columns: content, stars, note\); name it with --text-column"):
         Classify(f"hf:{folder}").load(["fi"])
+    # The same names apply to files with a header.
+    for name, rows in SENTIMENT.items():
+        (tmp_path / "named" / f"{name}.jsonl").parent.mkdir(exist_ok=True)
+        (tmp_path / "named" / f"{name}.jsonl").write_text("".join(json.dumps({"Content": t, "stars": y}) + "\n" for t, y in rows), encoding="utf-8")
+    named = Classify(tmp_path / "named", text_column="content", label_column="Stars").load(["hu"])["hu"].payload
+    assert named.texts[0][1] == SENTIMENT["test-hu"][1][0] and named.labels[:2] == ("0", "1")
 
 
 def test_generic_one_config_with_a_language_column_and_a_save_to_disk_folder(tmp_path):
@@ -218,6 +224,22 @@ def test_generic_one_config_with_a_language_column_and_a_save_to_disk_folder(tmp
     plain = run("sst", disk, tmp_path / "r-plain", lang_column="idioma")
     assert_same_numbers(files, plain)
     assert plain[0].task["data_files"]["fi"]["files"][0] == "train/data-00000-of-00001.arrow" and "data_source" not in plain[0].task
+
+
+def test_mteb_amazon_reviews_is_read_by_name_and_minus_one_labels_are_skipped(tmp_path):
+    from xharness.tasks.hub_classification import AmazonReviewsReader
+
+    def split(name, stars):
+        return {"text": [t for t, _ in SENTIMENT[name]], "label": [stars * y for _, y in SENTIMENT[name]]}
+    folder = hub_folder(tmp_path / "hub", "mteb/AmazonReviewsClassification",
+                        {"en": {"train": split("train-en", 4), "validation": split("dev-en", 4)}, "de": {"test": split("test-fi", 4)}})
+    task = Sentiment(f"hf:{folder}")
+    assert isinstance(task.hub_reader, AmazonReviewsReader) and task.load()["de"].payload.labels[:2] == ("0", "4")
+    configs = pawsx_configs()
+    configs["de"]["test"]["label"][:2] = [-1, -1]  # `datasets`' "no label" in a ClassLabel column
+    folder = hub_folder(tmp_path / "hub2", "google-research-datasets/paws-x", configs, features={c: pawsx_features() for c in configs})
+    task = PawsX(f"hf:{folder}")
+    assert len(task.load(["de"])["de"].payload) == 8 and task.protocol()["skipped_empty_test_rows"] == {"de": 2}
 
 
 def test_labels_absent_from_english_train_and_missing_columns_are_refused(tmp_path):
