@@ -94,6 +94,7 @@ class ClassificationTask(Task):
         TaskOption("seeds", int, 5, "seeds to repeat the probe over", minimum=1),
         TaskOption("probe_train_size", int, None, "cap on English training items, sampled per label", minimum=1),
         *FINETUNE_OPTIONS,
+        *COLUMN_OPTIONS,
     )
 
     def __init__(
@@ -113,17 +114,12 @@ class ClassificationTask(Task):
         ft_weight_decay: float = 0.0,
         ft_eval_every: int = 200,
         save_finetuned: str | None = None,
-        text_column: str | None = None,  # these three: COLUMN_OPTIONS, declared by classify and sst
+        text_column: str | None = None,  # these three: COLUMN_OPTIONS in tasks/labelled_hub.py
         label_column: str | None = None,
         lang_column: str | None = None,
     ) -> None:
         super().__init__(data_dir, limit=limit)
-        declared = {option.name for option in self.options}
-        columns = {
-            name: value
-            for name, value in (("text_column", text_column), ("label_column", label_column), ("lang_column", lang_column))
-            if name in declared or value is not None  # an undeclared one given is refused by set_options
-        }
+        columns = dict(text_column=text_column, label_column=label_column, lang_column=lang_column)
         values = self.set_options(
             seeds=seeds, probe_train_size=probe_train_size, finetune=finetune, ft_lr=ft_lr, ft_epochs=ft_epochs,
             ft_batch_size=ft_batch_size, ft_grad_accum=ft_grad_accum, ft_max_length=ft_max_length, ft_warmup=ft_warmup,
@@ -146,7 +142,7 @@ class ClassificationTask(Task):
 
     def _open_data(self, *, lang_column: str | None) -> LabelledData | HubLabelled:
         """The files under --data-dir, or a data set read through `datasets` (hf:..., or a save_to_disk folder)."""
-        options = dict(label_map=self.label_map, column_flags=any(o in COLUMN_OPTIONS for o in self.options), lang_column=lang_column)
+        options = dict(label_map=self.label_map, lang_column=lang_column)
         if self.hub is not None:
             self.folder = self.data_dir
             return HubLabelled(self.hub, self.schema, layout=self.hub_reader.layout, **options)
@@ -353,7 +349,6 @@ class Classify(ClassificationTask):
     description = "Single-sentence classification probe on any labelled set: English-trained logistic regression, accuracy per language (mean ± std over seeds)"
     layout = "generic: " + _generic_layout("text, label")
     languages_note = "every language with a test split under --data-dir"
-    options = (*ClassificationTask.options, *COLUMN_OPTIONS)
 
 
 class Sentiment(ClassificationTask):
@@ -362,7 +357,6 @@ class Sentiment(ClassificationTask):
     layout = "generic, optionally under sst/ or sentiment/: " + _generic_layout("text, label")
     languages_note = "every language with a test split under --data-dir"
     subfolders = ("", "sst", "sentiment")
-    options = (*ClassificationTask.options, *COLUMN_OPTIONS)
     hub_readers = (AmazonReviewsReader, LabelledReader)
 
 

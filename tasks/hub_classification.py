@@ -20,7 +20,7 @@ languages are; `xharness.tasks.labelled_hub.HubLabelled` reads the rows, so the 
   configs `de en es fr ja zh`; splits `train`, `validation`, `test`; columns `text`, `label`
   (an integer, 0-4: the review's stars minus one).
 - Any other labelled data set (`classify`, `sst`, and the fallback of `pawsx`/`xnli`): the generic
-  rule of `HubLabelled`, with `--text-column`, `--label-column`, `--lang-column` for `classify`/`sst`.
+  rule of `HubLabelled`, with `--text-column`, `--label-column`, `--lang-column` where the names differ.
 """
 
 from __future__ import annotations

@@ -28,9 +28,9 @@ The generic layout (any labelled multilingual set can be dropped in)::
 - Columns, by name (first match wins): single sentences `text` (or `sentence`, `review`);
   pairs `sentence1` (or `premise`, `text1`, `text_a`) and `sentence2` (or `hypothesis`,
   `hypo`, `text2`, `text_b`); the label `label` (or `gold_label`); the language `lang` (or
-  `language`). Other columns are ignored. `classify` and `sst` take `--text-column`,
-  `--label-column` and `--lang-column` to name other columns (then only that name is accepted). A TSV file's first line is its header when it holds
-  any of these names; otherwise the file has no header and its columns are, in order, the
+  `language`). Other columns are ignored. `--text-column` (two names, comma-separated, for
+  pairs), `--label-column` and `--lang-column` name other columns (then only that name is
+  accepted). A TSV file's first line is its header when it holds any of these names; otherwise the file has no header and its columns are, in order, the
   text(s) and the label (XTREME's files).
 - Labels are compared as strings ("1" and 1 are the same label); every test label must occur
   in the English training split. A row whose text is empty is skipped and counted (the

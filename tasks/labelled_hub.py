@@ -38,10 +38,13 @@ from xharness.tasks.labelled_readers import Schema, Source, Table
 from xharness.tasks.languages import to_short
 from xharness.tasks.options import TaskOption
 
-# The generic columns, named when they are not the accepted names (`classify`, `sst`). They choose which
-# rows are read, which the data fingerprint and the recorded columns already say: they change no number.
+# The columns, named when they are not the accepted names. They choose which rows are read, which the
+# data fingerprint and the recorded columns already say: they change no number.
 COLUMN_OPTIONS = (
-    TaskOption("text_column", str, None, "the text column's name (data sets, and files with a header)", changes_numbers=False),
+    TaskOption(
+        "text_column", str, None, "the text column's name (pairs: two, comma-separated; data sets and files with a header)",
+        changes_numbers=False,
+    ),
     TaskOption("label_column", str, None, "the label column's name", changes_numbers=False),
     TaskOption("lang_column", str, None, "the language column's name (rows of every language in one split)", changes_numbers=False),
 )
@@ -98,7 +101,6 @@ class HubLabelled:
         *,
         layout: HubLayout = HubLayout(),
         label_map: Callable[[str], str] | None = None,
-        column_flags: bool = False,
         lang_column: str | None = None,
         root: Path | None = None,
     ) -> None:
@@ -106,7 +108,6 @@ class HubLabelled:
         self.schema = schema  # with the user's column names, when given (Schema.naming)
         self.layout = layout
         self.label_map = label_map
-        self.column_flags = column_flags  # the task takes --text-column etc.: say so when a column is missing
         self.lang_column = lang_column  # --lang-column: the languages are in that column, even with per-language configs
         self.root = root  # a plain --data-dir save_to_disk folder: name and hash its Arrow files, as for files
         self._per_config: dict[str, str] | None = None  # config -> language
@@ -154,7 +155,7 @@ class HubLabelled:
                 raise XharnessError(
                     f"{self._where(config, name)}: a test split needs a language: one configuration per language, "
                     "a split per language (test_de), or a language column (lang, language"
-                    + (", or --lang-column)" if self.column_flags else ")")
+                    + ", or --lang-column)"
                 )
             lang = TRAIN_LANGUAGE
         return HubSplit(split, lang, config, name)
@@ -254,10 +255,9 @@ class HubLabelled:
         ):
             column = next((lowered[name] for name in accepted if name in lowered), None)
             if column is None:
-                hint = f"; name it with {flag}" if self.column_flags else ""
                 raise XharnessError(
                     f"{self._where(where.config, where.name)}: no {what} column (accepted names: {', '.join(accepted)}; "
-                    f"columns: {', '.join(have) or 'none'}){hint}"
+                    f"columns: {', '.join(have) or 'none'}); name it with {flag}"
                 )
             out[canonical] = column
         return out

@@ -36,9 +36,12 @@ class Schema:
         """This schema with the columns the user named (`--text-column` ...) as the only accepted names."""
         names = self.names
         if text is not None:
-            if len(self.fields) != 1:
-                raise ValueError("a text column can be named only for single-text items")
-            names = ((text.strip().lower(),),)
+            given = tuple(name.strip().lower() for name in text.split(","))
+            if len(given) != len(self.fields):
+                raise XharnessError(
+                    f"--text-column needs {len(self.fields)} comma-separated name(s) here ({', '.join(self.fields)}), got {text!r}"
+                )
+            names = tuple((name,) for name in given)
         return replace(
             self,
             names=names,

@@ -259,6 +259,9 @@ def test_labels_absent_from_english_train_and_missing_columns_are_refused(tmp_pa
     broken = hub_folder(tmp_path / "hub3", "facebook/xnli", {"en": {"train": {"premise": ["a", "b"], "label": [0, 1]}, "test": {"premise": ["a"], "label": [0]}}})
     with pytest.raises(XharnessError, match=r"no 'sentence2' column \(accepted names: sentence2, hypothesis"):
         Xnli(f"hf:{broken}").load(["en"])
+    with pytest.raises(XharnessError, match="--text-column needs 2 comma-separated name"):
+        Xnli(f"hf:{broken}", text_column="premise")
+    assert Xnli(f"hf:{broken}", text_column="premise,premise").load(["en"])["en"].payload.texts == (("a",), ("a",))
 
 
 def test_fine_tuning_gets_the_same_examples_from_a_data_set_as_from_files(tmp_path, monkeypatch):
