@@ -95,8 +95,8 @@ def xnli_features():
                               "label": datasets.ClassLabel(names=NLI)})
 
 
-def run(task, data_dir, out, *, languages=("all",), **options):
-    request = EvalRequest(model="char", tasks=(task,), languages=languages, data_dir=data_dir,
+def run(task, data_dir, out, *, languages=("all",), limit=None, **options):
+    request = EvalRequest(model="char", tasks=(task,), languages=languages, data_dir=data_dir, limit=limit,
                           task_options={"seeds": 2, **options}, run=RunOptions(out_dir=out))
     run_eval(request, adapter=CharNgramAdapter(64))
     path = out / "char" / f"{task}.json"
@@ -146,8 +146,10 @@ def test_xnli_from_facebook_xnli_offline_cache_equals_xtreme_files(tmp_path, mon
     assert hub[0].task["data_files"]["th"]["labels"] == {"contradiction": 2, "entailment": 2, "neutral": 2}
     assert hub[0].task["data_files"]["th"]["hub"]["test"]["source"] == "hub"
     # --limit keeps the first N items of each test split and of English dev, from either source.
-    assert_same_numbers(run("xnli", tmp_path / "raw", tmp_path / "l-files", languages=("sw",)),
-                        run("xnli", "hf:facebook/xnli", tmp_path / "l-hub", languages=("sw",)))
+    limited = {source: run("xnli", data_dir, tmp_path / f"l-{source}", languages=("sw",), limit=4)
+               for source, data_dir in (("files", tmp_path / "raw"), ("hub", "hf:facebook/xnli"))}
+    assert_same_numbers(limited["files"], limited["hub"])
+    assert limited["hub"][0].scores["sw"].n == 4 and limited["hub"][0].config["limit"] == 4
     limited = Xnli("hf:facebook/xnli", limit=4)
     assert len(limited.load(["sw"])["sw"].payload) == 4 and len(limited.english()[1]) == 4
 
