@@ -212,7 +212,7 @@ def tasks_command() -> None:
         click.echo(f"  data layout: {task_cls.layout}")
         click.echo(f"  languages: {task_cls.languages_note}")
         for reader in task_cls.hub_readers:
-            names = ", ".join(f"hf:{hub_id}" for hub_id in reader.names)
+            names = ", ".join(f"hf:{hub_id}" for hub_id in reader.names) or getattr(reader, "usage", "")
             click.echo(f"  hugging face: --data-dir {names}" + (f" ({reader.limitation})" if reader.limitation else ""))
         for option in task_cls.options:
             click.echo(f"  option {option.describe()}")

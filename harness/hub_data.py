@@ -6,7 +6,7 @@ A reference is one of:
   data set, read by `datasets.load_dataset`. Offline (`HF_DATASETS_OFFLINE=1` or `HF_HUB_OFFLINE=1`)
   it comes from the local cache (`HF_DATASETS_CACHE`, default `~/.cache/huggingface/datasets`);
   online and not in offline mode, `datasets` fetches it, exactly as for models.
-- `hf:PATH` where PATH is a local folder: either in hub layout (parquet/JSON/CSV files, with a
+- `hf:PATH` (or `hf:PATH:CONFIG`) where PATH is a local folder: either in hub layout (parquet/JSON/CSV files, with a
   README whose `configs:` block names the configurations) or written by `save_to_disk` (it holds
   `dataset_dict.json` or `state.json`; read with `load_from_disk`). A folder named like a hub
   data set (`.../mteb/tatoeba-bitext-mining`) is read with that data set's schema.
@@ -75,6 +75,9 @@ def parse_reference(value: str) -> HubReference:
         raise XharnessError(f"{value!r}: a dataset reference needs a name after 'hf:' (hf:OWNER/NAME[@REVISION][:CONFIG])")
     if Path(body).expanduser().is_dir():
         return HubReference(text=value, path=body)
+    folder, _, named = body.rpartition(":")
+    if folder and named and Path(folder).expanduser().is_dir():  # hf:FOLDER:CONFIG, a local copy's configuration
+        return HubReference(text=value, path=folder, config=named)
     config = revision = None
     if ":" in body:
         body, config = body.split(":", 1)

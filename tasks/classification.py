@@ -23,7 +23,9 @@ with a head, best English-dev checkpoint, zero-shot prediction): see `xharness.t
 
 Tasks: `sst` (alias `sentiment`; single sentences), `classify` (any single-sentence labelled
 set, e.g. the demo's topics), `pawsx` and `xnli` (sentence pairs, features `[u, v, |u-v|, u*v]`).
-Data layouts: see `xharness.tasks.labelled_data`.
+Data layouts: see `xharness.tasks.labelled_data`; Hugging Face data sets (`--data-dir hf:...`, and a
+plain `--data-dir` that is a `save_to_disk` folder) are read through `datasets`: see
+`xharness.tasks.labelled_hub` and `xharness.tasks.hub_classification`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, ModelSourc
 from xharness.tasks.finetune import FINETUNE_OPTIONS, FineTuning
 from xharness.tasks.options import TaskOption
 from xharness.tasks.item_records import ItemField, ItemRecord
+from xharness.tasks.hub_classification import (
+    AmazonReviewsReader, LabelledReader, PawsXReader, XnliReader, XtremePawsXReader, XtremeXnliReader,
+)
+from xharness.tasks.labelled_hub import COLUMN_OPTIONS, HubLabelled, english_protocol, generic_sources, language_identity
 from xharness.tasks.labelled_readers import PAIR, SINGLE, Schema, Source
 from xharness.tasks.labelled_data import (
     TRAIN_LANGUAGE,
@@ -48,13 +54,12 @@ from xharness.tasks.labelled_data import (
     LabelledData,
     check_labels,
     find_sources,
-    flat_sources,
     pawsx_release_sources,
-    save_to_disk_sources,
     xnli_release_sources,
 )
 from xharness.tasks.probe import (
-    C_GRID, CV_FOLDS, MAX_ITER, Probe, accuracy, baselines, macro_f1, mean_std, pair_features, sample_per_label, train_probe,
+    C_GRID, Probe, accuracy, baselines, fit_outcomes, macro_f1, mean_std, pair_features, probe_protocol, sample_per_label,
+    train_probe,
 )
 
 Discover = Callable[[Path], list[Source]]
@@ -66,8 +71,7 @@ def _generic_layout(columns: str) -> str:
     )
 
 
-def _generic(folder: Path) -> list[Source]:
-    return save_to_disk_sources(folder) or flat_sources(folder)
+_generic = generic_sources
 
 
 class ClassificationTask(Task):
@@ -85,10 +89,12 @@ class ClassificationTask(Task):
     )
     schema: ClassVar[Schema] = SINGLE
     subfolders: ClassVar[tuple[str, ...]] = ("",)
+    hub_readers = (LabelledReader,)
     options = (
         TaskOption("seeds", int, 5, "seeds to repeat the probe over", minimum=1),
         TaskOption("probe_train_size", int, None, "cap on English training items, sampled per label", minimum=1),
         *FINETUNE_OPTIONS,
+        *COLUMN_OPTIONS,
     )
 
     def __init__(
@@ -108,21 +114,24 @@ class ClassificationTask(Task):
         ft_weight_decay: float = 0.0,
         ft_eval_every: int = 200,
         save_finetuned: str | None = None,
+        text_column: str | None = None,  # these three: COLUMN_OPTIONS in tasks/labelled_hub.py
+        label_column: str | None = None,
+        lang_column: str | None = None,
     ) -> None:
         super().__init__(data_dir, limit=limit)
+        columns = dict(text_column=text_column, label_column=label_column, lang_column=lang_column)
         values = self.set_options(
             seeds=seeds, probe_train_size=probe_train_size, finetune=finetune, ft_lr=ft_lr, ft_epochs=ft_epochs,
             ft_batch_size=ft_batch_size, ft_grad_accum=ft_grad_accum, ft_max_length=ft_max_length, ft_warmup=ft_warmup,
-            ft_weight_decay=ft_weight_decay, ft_eval_every=ft_eval_every, save_finetuned=save_finetuned,
+            ft_weight_decay=ft_weight_decay, ft_eval_every=ft_eval_every, save_finetuned=save_finetuned, **columns,
         )
+        self.schema = type(self).schema.naming(text=text_column, label=label_column, lang=lang_column)
         self.finetuning = FineTuning.from_options(values, seeds=list(range(seeds))) if values["finetune"] else None
         if self.finetuning is not None and probe_train_size is not None:
             raise XharnessError("--probe-train-size applies to the probe, not to --finetune (which trains on the whole English split)")
         self.seeds = list(range(seeds))
         self.probe_train_size = probe_train_size
-        found = find_sources(self.candidates())
-        self.folder, sources = found if found is not None else (self.data_dir, [])
-        self.data = LabelledData(sources, self.schema, label_map=self.label_map)
+        self.data = self._open_data(lang_column=lang_column)
         self._english: tuple[Examples, Examples | None] | None = None
         self._probes: list[Probe] | None = None
         self._samples: list[np.ndarray] | None = None
@@ -130,6 +139,18 @@ class ClassificationTask(Task):
         self._tests: dict[str, Examples] = {}  # what --finetune predicts after training
 
     # -- where the data is --------------------------------------------------------------
+
+    def _open_data(self, *, lang_column: str | None) -> LabelledData | HubLabelled:
+        """The files under --data-dir, or a data set read through `datasets` (hf:..., or a save_to_disk folder)."""
+        options = dict(label_map=self.label_map, lang_column=lang_column)
+        if self.hub is not None:
+            self.folder = self.data_dir
+            return HubLabelled(self.hub, self.schema, layout=self.hub_reader.layout, **options)
+        found = find_sources(self.candidates())
+        self.folder, sources = found if found is not None else (self.data_dir, [])
+        if sources and sources[0].format == "save_to_disk":
+            return HubLabelled.save_to_disk(self.folder, self.schema, root=self.data_dir, **options)
+        return LabelledData(sources, self.schema, label_map=self.label_map, root=self.data_dir)
 
     def candidates(self) -> list[tuple[Path, Discover]]:
         """(folder, discovery) pairs tried in order; the first that finds any split is used."""
@@ -162,7 +183,8 @@ class ClassificationTask(Task):
             train = self.data.examples("train", TRAIN_LANGUAGE)
             if train is None:
                 raise XharnessError(
-                    f"{self.folder}: no English training split for {self.name} (expected {self._expected_train()})"
+                    f"{self.folder}: no English training split for {self.name} "
+                    f"({self.data.missing_train() or 'expected ' + self._expected_train()})"
                 )
             distinct = sorted(set(train.labels))
             if len(distinct) < 2:
@@ -174,7 +196,7 @@ class ClassificationTask(Task):
                     f"--probe-train-size {self.probe_train_size} is smaller than the number of labels ({len(distinct)}): "
                     "the sample could not hold one item of each"
                 )
-            dev = self.data.examples("dev", TRAIN_LANGUAGE)
+            dev = self.data.examples("dev", TRAIN_LANGUAGE, limit=self.limit)
             if dev is not None:
                 dev = dev.head(self.limit)
                 check_labels(dev, train.labels)
@@ -183,7 +205,7 @@ class ClassificationTask(Task):
 
     def load_language(self, lang: str) -> LanguageData:
         train, dev = self.english()
-        test = self.data.examples("test", lang)
+        test = self.data.examples("test", lang, limit=self.limit)
         if test is None:
             raise XharnessError(f"{self.folder}: no {self.name} test split for '{lang}'")
         test = test.head(self.limit)
@@ -191,23 +213,11 @@ class ClassificationTask(Task):
         if test.skipped:
             self._skipped[lang] = test.skipped
         self._tests[lang] = test
-        h = hashlib.sha256()
-        names = []
-        for part in (train, dev, test):
-            if part is None:
-                continue
-            for path in part.files:
-                h.update(f"{part.split}:{path.name}\0".encode() + bytes.fromhex(self.data.sha256(path)))
-                names.append(self._relative(path))
-        h.update(str(self.limit).encode())
-        summary = {"labels": dict(sorted(Counter(test.labels).items()))}
-        return LanguageData(payload=test, fingerprint=h.hexdigest(), files=tuple(dict.fromkeys(names)), summary=summary)
-
-    def _relative(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.data_dir).as_posix()
-        except ValueError:
-            return str(path)
+        fingerprint, files, hub = language_identity(self.data, (train, dev, test), limit=self.limit)
+        summary: dict[str, Any] = {"labels": dict(sorted(Counter(test.labels).items()))}
+        if hub:
+            summary["hub"] = hub  # per split read: data set, config, split, revision, fingerprint, columns
+        return LanguageData(payload=test, fingerprint=fingerprint, files=files, summary=summary)
 
     # -- embedding and training -----------------------------------------------------------
 
@@ -266,7 +276,7 @@ class ClassificationTask(Task):
     def _data_key(self) -> str:
         """The English files and --limit: what, with the model and options, names a fine-tuning's checkpoints."""
         train, dev = self.english()
-        files = [self.data.sha256(path) for part in (train, dev) if part is not None for path in part.files]
+        files = [digest for part in (train, dev) if part is not None for _, digest, _ in self.data.identity(part)]
         return hashlib.sha256(f"{files}{self.limit}".encode()).hexdigest()
 
     def _scored(self, test: Examples, predictions: list[np.ndarray]) -> LanguageOutcome:
@@ -318,54 +328,20 @@ class ClassificationTask(Task):
             if self._skipped:
                 protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
             return protocol
-        protocol: dict[str, Any] = {
-            "name": "probe",
-            "train_language": TRAIN_LANGUAGE,
-            "features": self.feature_description(),
-            "scaling": "each feature standardised with the mean and std of the English training sample",
-            "classifier": f"scikit-learn LogisticRegression (lbfgs, L2, max_iter={MAX_ITER}, warm-started along the C grid)",
-            "c_grid": list(C_GRID),
-            "seeds": list(self.seeds),
-            "probe_train_size": self.probe_train_size,
-            "sampling": (
-                "all English training items (every seed trains on the same data)"
-                if self.probe_train_size is None
-                else "probe_train_size items drawn per label by the seed, as evenly as the labels allow"
-            ),
-            "main": "accuracy x100 on each language's test split, mean over seeds",
-            "spread": "sample standard deviation (ddof=1) over seeds, x100",
-            "macro_f1": "mean F1 over the labels present in that test split's gold labels",
-            "items": "predictions of the first seed",
-        }
-        if self._english is not None:
-            protocol["c_selection"] = (
-                "best accuracy on the English dev split (ties: smaller C)"
-                if self._english[1] is not None
-                else f"stratified {CV_FOLDS}-fold CV on the training sample, then refit (ties: smaller C)"
-            )
+        dev = None if self._english is None else self._english[1] is not None
+        protocol = probe_protocol(
+            features=self.feature_description(), seeds=self.seeds, probe_train_size=self.probe_train_size, has_dev=dev,
+        )
         protocol.update(self._data_protocol())
         if self._probes is not None and self._samples is not None:
-            protocol["train_size_per_seed"] = [int(s.size) for s in self._samples]
-            protocol["chosen_c"] = [p.c for p in self._probes]
-            protocol["c_selected_by"] = [p.selection for p in self._probes]
-            protocol["converged"] = [p.converged for p in self._probes]
+            protocol.update(fit_outcomes(self._probes, self._samples))
         if self._skipped:
             protocol["skipped_empty_test_rows"] = dict(sorted(self._skipped.items()))
         return protocol
 
     def _data_protocol(self) -> dict[str, Any]:
-        """The English files the model was trained and selected on."""
-        protocol: dict[str, Any] = {}
-        if self._english is not None:
-            train, dev = self._english
-            protocol["train"] = {
-                "files": [self._relative(p) for p in train.files],
-                "n_available": len(train),
-                "labels": dict(sorted(Counter(train.labels).items())),
-                "skipped_empty_rows": train.skipped,
-            }
-            protocol["dev"] = None if dev is None else {"files": [self._relative(p) for p in dev.files], "n": len(dev)}
-        return protocol
+        """The English data the model was trained and selected on."""
+        return {} if self._english is None else english_protocol(self.data, *self._english)
 
 
 class Classify(ClassificationTask):
@@ -381,6 +357,7 @@ class Sentiment(ClassificationTask):
     layout = "generic, optionally under sst/ or sentiment/: " + _generic_layout("text, label")
     languages_note = "every language with a test split under --data-dir"
     subfolders = ("", "sst", "sentiment")
+    hub_readers = (AmazonReviewsReader, LabelledReader)
 
 
 class PawsX(ClassificationTask):
@@ -392,6 +369,7 @@ class PawsX(ClassificationTask):
     )
     languages_note = "de en es fr ja ko zh (every language with a test split)"
     schema = PAIR
+    hub_readers = (PawsXReader, XtremePawsXReader, LabelledReader)
 
     def candidates(self) -> list[tuple[Path, Discover]]:
         root = self.data_dir
@@ -416,6 +394,7 @@ class Xnli(ClassificationTask):
     )
     languages_note = "ar bg de el en es fr hi ru sw th tr ur vi zh (every language with a test split)"
     schema = PAIR
+    hub_readers = (XnliReader, XtremeXnliReader, LabelledReader)
 
     @staticmethod
     def label_map(label: str) -> str:

@@ -19,16 +19,18 @@ The generic layout (any labelled multilingual set can be dropped in)::
 - Instead of a file per language, one file per split with a language column:
   `train.tsv`, `dev.tsv`, `test.tsv` (or `.jsonl`, `.parquet`) with a `lang` or `language`
   column. A train or dev file without a language column is English.
-- Or a folder written by `datasets`' `DatasetDict.save_to_disk` (it holds `dataset_dict.json`):
-  splits `train`, `validation`/`dev`, `test` with a language column, or split names
-  `test_de`, `validation_en`, ... (`datasets` allows no '-' in split names). Read with `pyarrow`
-  from the Arrow files (`datasets` itself is not needed); integer labels of a `ClassLabel`
-  feature become their names, as they do for parquet files that carry `datasets` metadata.
+- Or a folder written by `datasets`' `save_to_disk` (it holds `dataset_dict.json`), read by
+  `datasets` itself (`load_from_disk`; see `xharness.tasks.labelled_hub`): splits `train`,
+  `validation`/`dev`, `test` with a language column, or split names `test_de`, `validation_en`,
+  ... (`datasets` allows no '-' in split names); a `ClassLabel` label becomes its names, as it
+  does for parquet files that carry `datasets` metadata. `--data-dir hf:...` reads Hugging Face
+  data sets the same way.
 - Columns, by name (first match wins): single sentences `text` (or `sentence`, `review`);
   pairs `sentence1` (or `premise`, `text1`, `text_a`) and `sentence2` (or `hypothesis`,
   `hypo`, `text2`, `text_b`); the label `label` (or `gold_label`); the language `lang` (or
-  `language`). Other columns are ignored. A TSV file's first line is its header when it holds
-  any of these names; otherwise the file has no header and its columns are, in order, the
+  `language`). Other columns are ignored. `--text-column` (two names, comma-separated, for
+  pairs), `--label-column` and `--lang-column` name other columns (then only that name is
+  accepted). A TSV file's first line is its header when it holds any of these names; otherwise the file has no header and its columns are, in order, the
   text(s) and the label (XTREME's files).
 - Labels are compared as strings ("1" and 1 are the same label); every test label must occur
   in the English training split. A row whose text is empty is skipped and counted (the
@@ -56,7 +58,6 @@ Layouts of the published sets (verified against XTREME's `utils_preprocess.py`,
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,14 +65,15 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from xharness.errors import XharnessError
 from xharness.hashing import sha256_file
-from xharness.tasks.labelled_readers import LABEL_NAMES, LANG_NAMES, Schema, Source, Table, read_table
+from xharness.tasks.labelled_readers import Schema, Source, Table, read_table
 from xharness.textfiles import check_regular_file
 
 SPLIT_ALIASES: Mapping[str, str] = {"train": "train", "dev": "dev", "validation": "dev", "valid": "dev", "test": "test"}
 TRAIN_LANGUAGE = "en"
 
 _FILE = re.compile(r"^(?P<split>train|dev|validation|valid|test)(?:-(?P<lang>[A-Za-z0-9][A-Za-z0-9_-]*))?\.(?P<ext>tsv|jsonl|parquet)$")
-_HF_SPLIT = re.compile(r"^(?P<split>train|dev|validation|valid|test)(?:_(?P<lang>[A-Za-z0-9][A-Za-z0-9_]*))?$")
+# A `datasets` split name: `test`, `test_de`, `validation_en` (no '-' allowed there).
+HF_SPLIT = re.compile(r"^(?P<split>train|dev|validation|valid|test)(?:_(?P<lang>[A-Za-z0-9][A-Za-z0-9_]*))?$")
 
 
 @dataclass(frozen=True)
@@ -143,9 +145,9 @@ def normalise_lang(code: Any) -> str:
     return str(code).strip().lower().replace("_", "-")
 
 
-def table_languages(table: Table) -> list[str] | None:
+def table_languages(table: Table, schema: Schema) -> list[str] | None:
     """The languages of a table's language column, sorted (None when it has none)."""
-    column = _column(table, LANG_NAMES, "language", required=False)
+    column = _column(table, schema.langs, "language", required=False)
     if column is None:
         return None
     return sorted({normalise_lang(v) for v in table.columns[column] if v is not None and str(v).strip()})
@@ -167,10 +169,10 @@ def examples_from_table(
         label_column = "label"
     else:
         text_columns = [_column(table, names, f"'{field}'") for field, names in zip(schema.fields, schema.names)]
-        label_column = _column(table, LABEL_NAMES, "label")
-    lang_column = _column(table, LANG_NAMES, "language", required=False) if filter_lang else None
+        label_column = _column(table, schema.labels, "label")
+    lang_column = _column(table, schema.langs, "language", required=False) if filter_lang else None
     if filter_lang and lang_column is None:
-        raise XharnessError(f"{table.source}: no language column (lang or language) to select '{lang}' from")
+        raise XharnessError(f"{table.source}: no language column ({' or '.join(schema.langs)}) to select '{lang}' from")
     names = table.class_names.get(label_column)
     texts: list[list[str]] = [[] for _ in text_columns]
     labels: list[str] = []
@@ -219,25 +221,9 @@ def flat_sources(folder: Path, *, prefixes: Sequence[str] = ("",)) -> list[Sourc
     return sources
 
 
-def save_to_disk_sources(folder: Path) -> list[Source]:
-    """The splits of a `DatasetDict.save_to_disk` folder (one with `dataset_dict.json`)."""
-    marker = folder / "dataset_dict.json"
-    if not marker.is_file():
-        return []
-    try:
-        splits = json.loads(marker.read_text(encoding="utf-8"))["splits"]
-        if not isinstance(splits, list):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        raise XharnessError(f"{marker}: not a `datasets` dataset_dict.json (no 'splits' list)") from None
-    sources = []
-    for name in splits:
-        match = _HF_SPLIT.match(str(name))
-        if match is None:
-            continue  # a split this probe has no use for (e.g. 'unsupervised')
-        lang = normalise_lang(match["lang"]) if match["lang"] else None
-        sources.append(Source(SPLIT_ALIASES[match["split"]], lang, folder / str(name), "arrow"))
-    return sources
+def is_save_to_disk(folder: Path) -> bool:
+    """True for a folder written by `datasets`' `save_to_disk` (a DatasetDict's or a Dataset's)."""
+    return (folder / "dataset_dict.json").is_file() or (folder / "state.json").is_file()
 
 
 def pawsx_release_sources(folder: Path) -> list[Source]:
@@ -280,12 +266,16 @@ class LabelledData:
     """The splits found for one task: which languages exist, and their checked examples.
 
     Files are read once and kept (a file with a language column serves every language).
+    `xharness.tasks.labelled_hub.HubLabelled` offers the same methods over a `datasets` data set.
     """
 
-    def __init__(self, sources: Iterable[Source], schema: Schema, *, label_map: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self, sources: Iterable[Source], schema: Schema, *, label_map: Callable[[str], str] | None = None, root: Path | None = None
+    ) -> None:
         self.sources = list(sources)
         self.schema = schema
         self.label_map = label_map
+        self.root = root  # file names in results are relative to it
         self._tables: dict[Path, Table] = {}
         self._langs: dict[Path, list[str] | None] = {}
         self._hashes: dict[Path, str] = {}
@@ -298,7 +288,7 @@ class LabelledData:
     def column_languages(self, source: Source) -> list[str] | None:
         """The languages in a file's language column (None when it has none)."""
         if source.path not in self._langs:
-            self._langs[source.path] = table_languages(self.table(source))
+            self._langs[source.path] = table_languages(self.table(source), self.schema)
         return self._langs[source.path]
 
     def _for_split(self, split: str) -> list[Source]:
@@ -336,8 +326,11 @@ class LabelledData:
                     return source
         return None
 
-    def examples(self, split: str, lang: str) -> Examples | None:
-        """The checked examples of (split, lang), or None when that split has no such language."""
+    def examples(self, split: str, lang: str, *, limit: int | None = None) -> Examples | None:
+        """The checked examples of (split, lang), or None when that split has no such language.
+
+        Files are read whole (`limit` is for sources that can stop early; the caller keeps the first items).
+        """
         self.languages(split)  # reports two sources for one language before anything is read twice
         source = self.source(split, lang)
         if source is None:
@@ -351,13 +344,33 @@ class LabelledData:
             lang=lang,
             filter_lang=filter_lang,
             label_map=self.label_map,
-            files=tuple(source.data_files()),
+            files=(source.path,),
         )
 
     def sha256(self, path: Path) -> str:
         if path not in self._hashes:
             self._hashes[path] = sha256_file(path)
         return self._hashes[path]
+
+    def identity(self, part: Examples) -> list[tuple[str, str, str]]:
+        """(name, sha256, name in the result) of each file `part` was read from: what its fingerprint hashes."""
+        return [(path.name, self.sha256(path), shown_path(path, self.root)) for path in part.files]
+
+    def provenance(self, part: Examples) -> dict[str, Any] | None:
+        """Where a part's rows came from beyond its files (a data set's config and revision): nothing for files."""
+        return None
+
+    def missing_train(self) -> str | None:
+        """Why there is no English training split, when the layout knows (files: the task says what it expected)."""
+        return None
+
+
+def shown_path(path: Path, root: Path | None) -> str:
+    """A file as a result names it: relative to the data folder when it is inside."""
+    try:
+        return path.relative_to(root).as_posix() if root is not None else str(path)
+    except ValueError:
+        return str(path)
 
 
 def check_labels(test: Examples, train_labels: Iterable[str]) -> None:

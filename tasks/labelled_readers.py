@@ -1,13 +1,14 @@
-"""Reading one labelled split file into a column table: TSV, JSON lines, parquet, or a `datasets` arrow folder.
+"""Reading one labelled split file into a column table: TSV, JSON lines or parquet.
 
 Text files go through `textfiles` (regular files only, one newline convention); class-label
-features of parquet/arrow files are mapped to their names.
+features of parquet files written by `datasets` are mapped to their names. A `datasets`
+save_to_disk folder is read by `datasets` itself (`xharness.tasks.labelled_hub`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,29 @@ class Schema:
 
     fields: tuple[str, ...]
     names: tuple[tuple[str, ...], ...]
+    labels: tuple[str, ...] = LABEL_NAMES  # the label column's accepted names
+    langs: tuple[str, ...] = LANG_NAMES  # the language column's accepted names
 
     @property
     def all_names(self) -> frozenset[str]:
-        return frozenset(n for names in self.names for n in names) | set(LABEL_NAMES) | set(LANG_NAMES) | {"id"}
+        return frozenset(n for names in self.names for n in names) | set(self.labels) | set(self.langs) | {"id"}
+
+    def naming(self, *, text: str | None = None, label: str | None = None, lang: str | None = None) -> "Schema":
+        """This schema with the columns the user named (`--text-column` ...) as the only accepted names."""
+        names = self.names
+        if text is not None:
+            given = tuple(name.strip().lower() for name in text.split(","))
+            if len(given) != len(self.fields):
+                raise XharnessError(
+                    f"--text-column needs {len(self.fields)} comma-separated name(s) here ({', '.join(self.fields)}), got {text!r}"
+                )
+            names = tuple((name,) for name in given)
+        return replace(
+            self,
+            names=names,
+            labels=self.labels if label is None else (label.strip().lower(),),
+            langs=self.langs if lang is None else (lang.strip().lower(),),
+        )
 
     def describe(self) -> str:
         return ", ".join(self.fields) + ", label"
@@ -42,19 +62,12 @@ PAIR = Schema(
 
 @dataclass(frozen=True)
 class Source:
-    """Where the rows of one split are: a file or a `save_to_disk` split folder; `lang` None = a language column."""
+    """Where the rows of one split are (a file); `lang` None = a language column."""
 
     split: str
     lang: str | None
     path: Path
-    format: str  # tsv, jsonl, parquet, arrow
-
-    def data_files(self) -> list[Path]:
-        if self.format != "arrow":
-            return [self.path]
-        return _arrow_files(self.path)
-
-
+    format: str  # tsv, jsonl, parquet; save_to_disk: `path` is the folder, read by `datasets`
 
 @dataclass
 class Table:
@@ -135,7 +148,6 @@ def read_jsonl(path: Path) -> Table:
 def _pyarrow(what: str):
     try:
         import pyarrow  # noqa: F401
-        import pyarrow.ipc  # noqa: F401
         import pyarrow.parquet  # noqa: F401
     except ImportError:
         raise XharnessError(f"reading {what} needs pyarrow, which is not installed (pip install pyarrow)") from None
@@ -152,14 +164,6 @@ def _class_names(features: Any) -> dict[str, list[str]]:
     return names
 
 
-def _table_from_arrow(table: Any, source: str, class_names: dict[str, list[str]]) -> Table:
-    columns = {name: table.column(name).to_pylist() for name in table.column_names}
-    where = [f"row {i}" for i in range(1, table.num_rows + 1)]
-    if not where:
-        raise XharnessError(f"{source}: holds no rows")
-    return Table(columns, where, source, class_names)
-
-
 def read_parquet(path: Path) -> Table:
     pa = _pyarrow(f"{path} (parquet)")
     check_regular_file(path, what="a .parquet file", max_bytes=None)
@@ -167,7 +171,11 @@ def read_parquet(path: Path) -> Table:
         table = pa.parquet.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise XharnessError(f"{path}: not a readable parquet file ({exc})") from None
-    return _table_from_arrow(table, str(path), _schema_class_names(table))
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+    where = [f"row {i}" for i in range(1, table.num_rows + 1)]
+    if not where:
+        raise XharnessError(f"{path}: holds no rows")
+    return Table(columns, where, str(path), _schema_class_names(table))
 
 
 def _schema_class_names(table: Any) -> dict[str, list[str]]:
@@ -181,47 +189,6 @@ def _schema_class_names(table: Any) -> dict[str, list[str]]:
         return {}  # metadata we cannot read only costs the label names
 
 
-def _arrow_files(folder: Path) -> list[Path]:
-    state = folder / "state.json"
-    if state.exists():
-        try:
-            names = [entry["filename"] for entry in json.loads(state.read_text(encoding="utf-8"))["_data_files"]]
-            return [folder / name for name in names]
-        except (ValueError, KeyError, TypeError):
-            raise XharnessError(f"{state}: not a `datasets` state file (no _data_files list)") from None
-    return sorted(folder.glob("*.arrow"))
-
-
-def read_arrow_split(folder: Path) -> Table:
-    """One split folder of `save_to_disk`: Arrow stream files, features in dataset_info.json."""
-    pa = _pyarrow(f"{folder} (a `datasets` save_to_disk folder)")
-    files = _arrow_files(folder)
-    if not files:
-        raise XharnessError(f"{folder}: no .arrow data files in this `datasets` split folder")
-    tables = []
-    for path in files:
-        if not path.exists():
-            raise XharnessError(f"{path}: data file named in {folder / 'state.json'} is missing")
-        check_regular_file(path, what="an .arrow file", max_bytes=None)
-        try:
-            with pa.memory_map(str(path)) as source:
-                tables.append(pa.ipc.open_stream(source).read_all())
-        except pa.ArrowException as exc:
-            raise XharnessError(f"{path}: not a readable Arrow stream ({exc})") from None
-    try:
-        table = pa.concat_tables(tables)
-    except pa.ArrowException as exc:
-        raise XharnessError(f"{folder}: its Arrow files do not share one schema ({exc})") from None
-    class_names = _schema_class_names(table)
-    info = folder / "dataset_info.json"
-    if info.exists():
-        try:
-            class_names = _class_names(json.loads(info.read_text(encoding="utf-8")).get("features")) or class_names
-        except (ValueError, AttributeError):
-            pass
-    return _table_from_arrow(table, str(folder), class_names)
-
-
 def read_table(source: Source, schema: Schema) -> Table:
     if source.format == "tsv":
         return read_tsv(source.path, schema)
@@ -229,8 +196,6 @@ def read_table(source: Source, schema: Schema) -> Table:
         return read_jsonl(source.path)
     if source.format == "parquet":
         return read_parquet(source.path)
-    if source.format == "arrow":
-        return read_arrow_split(source.path)
     raise ValueError(f"unknown format {source.format!r}")
 
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -346,4 +346,44 @@ def baselines(gold: np.ndarray, train_labels: Sequence[str], probes: Sequence[Pr
         "majority_baseline": 100.0 * float(np.mean(gold == majority)),
         "chance_baseline": 100.0 / len(predictable) if predictable else 0.0,
         "unpredictable_share": 100.0 * float(np.mean([g not in predictable for g in gold.tolist()])),
+    }
+
+
+def probe_protocol(*, features: str, seeds: Sequence[int], probe_train_size: int | None, has_dev: bool | None) -> dict[str, Any]:
+    """How the probe's numbers are produced, for the result (`has_dev` None: the English data is not read yet)."""
+    protocol: dict[str, Any] = {
+        "name": "probe",
+        "train_language": "en",
+        "features": features,
+        "scaling": "each feature standardised with the mean and std of the English training sample",
+        "classifier": f"scikit-learn LogisticRegression (lbfgs, L2, max_iter={MAX_ITER}, warm-started along the C grid)",
+        "c_grid": list(C_GRID),
+        "seeds": list(seeds),
+        "probe_train_size": probe_train_size,
+        "sampling": (
+            "all English training items (every seed trains on the same data)"
+            if probe_train_size is None
+            else "probe_train_size items drawn per label by the seed, as evenly as the labels allow"
+        ),
+        "main": "accuracy x100 on each language's test split, mean over seeds",
+        "spread": "sample standard deviation (ddof=1) over seeds, x100",
+        "macro_f1": "mean F1 over the labels present in that test split's gold labels",
+        "items": "predictions of the first seed",
+    }
+    if has_dev is not None:
+        protocol["c_selection"] = (
+            "best accuracy on the English dev split (ties: smaller C)"
+            if has_dev
+            else f"stratified {CV_FOLDS}-fold CV on the training sample, then refit (ties: smaller C)"
+        )
+    return protocol
+
+
+def fit_outcomes(probes: Sequence[Probe], samples: Sequence[np.ndarray]) -> dict[str, list]:
+    """What each seed's fit came to: sample size, chosen C, how it was chosen, convergence."""
+    return {
+        "train_size_per_seed": [int(s.size) for s in samples],
+        "chosen_c": [p.c for p in probes],
+        "c_selected_by": [p.selection for p in probes],
+        "converged": [p.converged for p in probes],
     }

@@ -178,26 +178,14 @@ def test_generic_single_file_with_language_column(tmp_path):
 
 
 def write_save_to_disk(folder, splits, *, names=None):
-    """What `DatasetDict.save_to_disk` writes: dataset_dict.json, per split Arrow stream + state + info."""
-    import pyarrow as pa
-
-    write(folder / "dataset_dict.json", json.dumps({"splits": list(splits)}))
-    for split, records in splits.items():
-        sub = folder / split
-        sub.mkdir(parents=True)
-        table = pa.Table.from_pylist(records)
-        with pa.OSFile(str(sub / "data-00000-of-00001.arrow"), "wb") as sink:
-            with pa.ipc.new_stream(sink, table.schema) as writer:
-                writer.write_table(table)
-        write(sub / "state.json", json.dumps({"_data_files": [{"filename": "data-00000-of-00001.arrow"}], "_split": split}))
-        features = {"text": {"dtype": "string", "_type": "Value"}}
-        if names:
-            features["label"] = {"names": names, "_type": "ClassLabel"}
-        write(sub / "dataset_info.json", json.dumps({"features": features}))
+    """A `DatasetDict.save_to_disk` folder, written by `datasets` itself (label a ClassLabel when `names`)."""
+    datasets = pytest.importorskip("datasets")
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=names) if names else datasets.Value("int64")})
+    columns = lambda records: {key: [r[key] for r in records] for key in ("text", "label")}  # noqa: E731
+    datasets.DatasetDict({split: datasets.Dataset.from_dict(columns(rows), features=features) for split, rows in splits.items()}).save_to_disk(str(folder))
 
 
 def test_save_to_disk_folder_with_class_labels(tmp_path):
-    pytest.importorskip("pyarrow")
     rows = lambda tag, n: [{"text": f"{tag} {i}", "label": i % 2} for i in range(n)]  # noqa: E731
     write_save_to_disk(
         tmp_path / "ds",
