@@ -74,7 +74,7 @@ def _finetune(model, data, out, *, seeds, **options):
     request = EvalRequest(
         model=str(model), tasks=("classify",), data_dir=data, languages=("all",),
         adapter_options=AdapterOptions(device="cpu"),
-        task_options=dict(finetune=True, seeds=seeds, **LEARNABLE, **options),
+        task_options={"finetune": True, "seeds": seeds, **LEARNABLE, **options},
         run=RunOptions(out_dir=out, cache=False),
     )
     return run_eval(request)
