@@ -1,6 +1,7 @@
 """Fine-tuning for the classification tasks (`--finetune`): XTREME's protocol on transformers' `Trainer`.
 
-The whole encoder plus a fresh classification head is trained on the English training split,
+The whole encoder plus a fresh classification head (what is built: `finetune_models`; a CLIP-family
+checkpoint trains its text tower alone) is trained on the English training split,
 evaluated on English dev every `ft_eval_every` optimizer steps (and at the last step), the
 checkpoint with the best dev accuracy is kept (`load_best_model_at_end`), and every language's
 test split is predicted zero-shot with it. One training per seed. Sequence pairs go to the

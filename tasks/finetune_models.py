@@ -118,7 +118,9 @@ def _text_tower(folder: Path, labels: Sequence[str], *, max_length: int) -> Clas
     described = TextTowerAdapter(folder, options=AdapterOptions(device="cpu"), weights=False)
     tower = described.text_model()
     width = int(described.tower.projection_dim)
-    model = _tower_classifier_class()(tower, width, len(labels), attention_mask=described.family.attention_mask)
+    model = _tower_classifier_class()(
+        tower, width, len(labels), attention_mask=described.family.attention_mask, causal=described.tower.causal,
+    )
     return Classifier(
         model, described.tokenizer, min(max_length, described.max_length), fixed_padding=described.family.padding == "max_length",
         kind="text-tower", family=described.family.model_type,
@@ -130,22 +132,38 @@ def _tower_classifier_class():
     from transformers.modeling_outputs import SequenceClassifierOutput
 
     class TextTowerClassifier(torch.nn.Module):
-        """A dual encoder's text tower and a linear head on its text features (the projected text embedding)."""
+        """A dual encoder's text tower and a linear head on its text features (the projected text embedding).
 
-        def __init__(self, tower, width: int, num_labels: int, *, attention_mask: bool) -> None:
+        A left-to-right tower (CLIP) pools at its end-of-text token, the first one in the ids, which
+        for a pair ends the first text and has not seen the second; here it pools at the last real
+        token instead: for one text that is the same token (the same features as the model's own),
+        for a pair the end of both. Items are padded on the right.
+        """
+
+        def __init__(self, tower, width: int, num_labels: int, *, attention_mask: bool, causal: bool) -> None:
             super().__init__()
             self.tower = tower
             self.classifier = torch.nn.Linear(width, num_labels)
             self.uses_mask = attention_mask
+            self.causal = causal and hasattr(tower, "text_projection")
 
-        def forward(self, input_ids, attention_mask=None, labels=None, **_ignored):  # token_type_ids: not a tower input
+        def features(self, input_ids, attention_mask=None):
             inputs = {"input_ids": input_ids}
             if self.uses_mask and attention_mask is not None:
                 inputs["attention_mask"] = attention_mask
             output = self.tower(**inputs)
+            if self.causal:
+                if attention_mask is None:
+                    last = torch.full_like(input_ids[:, 0], input_ids.shape[1] - 1)
+                else:
+                    last = attention_mask.sum(dim=-1) - 1
+                pooled = output.last_hidden_state[torch.arange(input_ids.shape[0], device=input_ids.device), last]
+                return self.tower.text_projection(pooled)
             features = getattr(output, "text_embeds", None)
-            features = output.pooler_output if features is None else features
-            logits = self.classifier(features)
+            return output.pooler_output if features is None else features
+
+        def forward(self, input_ids, attention_mask=None, labels=None, **_ignored):  # token_type_ids: not a tower input
+            logits = self.classifier(self.features(input_ids, attention_mask))
             loss = None if labels is None else torch.nn.functional.cross_entropy(logits, labels)
             return SequenceClassifierOutput(loss=loss, logits=logits)
 

@@ -89,6 +89,25 @@ def test_clip_text_tower_is_built_without_vision_weights(tiny_dual_encoder):
     assert torch.equal(built.model.tower.text_projection.weight, full.text_projection.weight)
 
 
+def test_clip_pools_a_pair_at_its_last_end_token_and_one_text_as_the_model_does(tiny_dual_encoder):
+    import torch
+
+    built = build_classifier(tiny_dual_encoder("clip"), ["no", "yes"], max_length=128)
+    tok, model = built.tokenizer, built.model.eval()
+    single = tok(["a cat sat", "the dog ran in the park"], padding=True, return_tensors="pt")
+    pair = tok(["a cat sat"], ["the dog ran"], return_tensors="pt")
+    with torch.no_grad():
+        ours = model.features(single["input_ids"], single["attention_mask"])
+        theirs = model.tower(input_ids=single["input_ids"], attention_mask=single["attention_mask"]).text_embeds
+        assert torch.allclose(ours, theirs, atol=1e-6)  # one text: the model's own text features
+        eos = tok.eos_token_id
+        assert (pair["input_ids"][0] == eos).sum() >= 2  # the first end token closes the first text only
+        changed = tok(["a cat sat"], ["a bird flew"], return_tensors="pt")
+        a = model.features(pair["input_ids"], pair["attention_mask"])
+        b = model.features(changed["input_ids"], changed["attention_mask"])
+        assert not torch.allclose(a, b)  # the second text reaches the pooled token
+
+
 def test_siglip_text_tower_pads_to_its_full_length(tiny_dual_encoder):
     built = build_classifier(tiny_dual_encoder("siglip"), ["a", "b"], max_length=128)
     assert built.fixed_padding and built.max_length == 64 and type(built.model.tower).__name__ == "SiglipTextModel"
