@@ -47,6 +47,8 @@ class HFEncoder(ABC):
             only), device ("cpu", "cuda", "cuda:N"; None is CUDA when available), max_tokens (a
             padded-token budget per batch) and trust_remote_code (run the checkpoint's own code).
         name: the human name; defaults to the folder's name.
+        weights: False reads config and tokenizer only (name, kind, fingerprint and options are
+            the loaded adapter's; `encode` is not available): what `--finetune` needs.
 
     Attributes:
         encoded, truncated: texts that went through the model since it loaded, and how many of
@@ -60,7 +62,9 @@ class HFEncoder(ABC):
     _ignorable_missing: ClassVar[tuple[str, ...]] = ()  # weights whose absence changes no vector
     _missing_word: ClassVar[str] = ""
 
-    def __init__(self, folder: str | Path, *, options: AdapterOptions = AdapterOptions(), name: str | None = None) -> None:
+    def __init__(
+        self, folder: str | Path, *, options: AdapterOptions = AdapterOptions(), name: str | None = None, weights: bool = True
+    ) -> None:
         self.folder = Path(folder)
         self.max_tokens = check_max_tokens(options.max_tokens)
         if not self.folder.is_dir():
@@ -76,7 +80,7 @@ class HFEncoder(ABC):
         self._layer = None if self._pooling is None else self.resolve_layer(-1 if options.layer is None else options.layer)
         self._tokenizer = self._load_tokenizer()
         self.max_length = self._effective_max_length(options.max_length)
-        self._model = self._load_model()
+        self._model = self._load_model() if weights else None
         self._files = folder_fingerprint(self.folder)
         self.encoded = 0
         self.truncated = 0

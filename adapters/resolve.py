@@ -213,7 +213,7 @@ def _load_plugin(plugin: _Plugin, spec: str, options: AdapterOptions) -> Adapter
 # ---- folders and the hub ---------------------------------------------------------------------
 
 
-def _load_folder(path: Path, choice: str, options: AdapterOptions, *, name: str | None = None) -> Adapter:
+def _load_folder(path: Path, choice: str, options: AdapterOptions, *, name: str | None = None, weights: bool = True) -> Adapter:
     has_modules = (path / "modules.json").is_file()
     has_config = (path / "config.json").is_file()
     if choice == AUTO:
@@ -229,7 +229,7 @@ def _load_folder(path: Path, choice: str, options: AdapterOptions, *, name: str 
     if choice == "sentence-transformers":
         if not has_modules:
             raise XharnessError(f"{path} has no modules.json, so it is not a sentence-transformers folder")
-        return _build("sentence-transformers", path, options, name=name)
+        return _build("sentence-transformers", path, options, name=name, weights=weights)
     encoder = path
     if not has_config and has_modules:
         # An older sentence-transformers layout keeps the encoder in a subfolder (0_Transformer/).
@@ -243,13 +243,36 @@ def _load_folder(path: Path, choice: str, options: AdapterOptions, *, name: str 
         found = read_config(encoder).get("model_type") or "no model_type"
         raise XharnessError(f"{path} is not a vision-language dual encoder ({found}); use --adapter transformers")
     kind = "transformers" if family is None else "text-tower"
-    return _build(kind, encoder, options, name=name or path.resolve().name)
+    return _build(kind, encoder, options, name=name or path.resolve().name, weights=weights)
 
 
-def _build(kind: str, folder: Path, options: AdapterOptions, *, name: str | None) -> Adapter:
+def _build(kind: str, folder: Path, options: AdapterOptions, *, name: str | None, weights: bool = True) -> Adapter:
     """The built-in `kind` on `folder`, given only the options it declares (the rest refused)."""
     cls = BUILT_INS[kind].load_class()
-    return cls(folder, options=offered(options, adapter=kind, accepts=cls.accepts, hint=cls.refusal_hint), name=name)
+    offered_options = offered(options, adapter=kind, accepts=cls.accepts, hint=cls.refusal_hint)
+    return cls(folder, options=offered_options, name=name, **({} if weights else {"weights": False}))
+
+
+def describe_adapter(spec: str | os.PathLike, *, adapter: str = AUTO, options: AdapterOptions = AdapterOptions()) -> dict[str, Any] | None:
+    """What `load_adapter(spec, ...)` would give (name, kind, fingerprint, options), without loading weights.
+
+    For a checkpoint folder of a built-in kind, read from its config and tokenizer: the same
+    fingerprint and options as the loaded adapter's, so results and resume keys are unchanged
+    (`--finetune` trains its own copy and never embeds). None where only loading can tell (a
+    plugin, a hub id, a sentence-transformers layout other than Transformer first); refusals
+    are the loader's own.
+    """
+    from xharness.adapters.sentence_transformers_adapter import NotDescribable
+
+    choice = _canonical(adapter)
+    path = Path(os.fspath(spec)).expanduser()
+    if choice not in (AUTO, *BUILT_INS) or not path.is_dir():
+        return None
+    try:
+        described = _load_folder(path, choice, options, weights=False)
+    except NotDescribable:
+        return None
+    return {"name": described.name, "kind": described.kind, "fingerprint": described.fingerprint, "options": dict(described.options)}
 
 
 def hub_offline() -> bool:

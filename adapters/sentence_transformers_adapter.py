@@ -66,7 +66,9 @@ class SentenceTransformersAdapter:
         "to pool, pick a layer of, or batch by tokens its encoder yourself"
     )
 
-    def __init__(self, folder: str | os.PathLike, *, options: AdapterOptions = AdapterOptions(), name: str | None = None) -> None:
+    def __init__(
+        self, folder: str | os.PathLike, *, options: AdapterOptions = AdapterOptions(), name: str | None = None, weights: bool = True
+    ) -> None:
         self.folder = Path(folder)
         if not (self.folder / "modules.json").is_file():
             raise XharnessError(f"{self.folder} has no modules.json, so it is not a sentence-transformers folder")
@@ -79,8 +81,14 @@ class SentenceTransformersAdapter:
             raise XharnessError(
                 f"{encoder} has no tokenizer (expected tokenizer.json, vocab.txt, or a sentencepiece model)"
             )
-        self._model = self._load()
-        self.max_length = self._set_max_length(options.max_length, encoder)
+        if weights:
+            self._model = self._load()
+            self.max_length = self._set_max_length(options.max_length, encoder)
+        else:  # the description alone (see `files_max_length`): what --finetune needs
+            self._model = None
+            self.max_length = self._checked_max_length(options.max_length, encoder)
+            if self.max_length is None:
+                self.max_length = files_max_length(self.folder, encoder, trusted=self._trust_remote_code)
         self._files = folder_fingerprint(self.folder)
 
     @property
@@ -142,13 +150,59 @@ class SentenceTransformersAdapter:
         if max_length is None:
             current = getattr(self._model, "max_seq_length", None)
             return int(current) if isinstance(current, int) else None
+        self._model.max_seq_length = self._checked_max_length(max_length, encoder)
+        return max_length
+
+    def _checked_max_length(self, max_length: int | None, encoder: Path | None) -> int | None:
+        if max_length is None:
+            return None
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
             raise XharnessError(f"max length must be a positive integer, not {max_length!r}")
         limit = _encoder_positions(encoder or self.folder)  # no Transformer module: a CLIP module at the root
         if limit is not None and max_length > limit:
             raise XharnessError(f"max length {max_length} exceeds {self.name}'s {limit} positions")
-        self._model.max_seq_length = max_length
         return max_length
+
+
+class NotDescribable(Exception):
+    """The folder's files alone do not say what loading it would give; load it instead."""
+
+
+def files_max_length(folder: Path, encoder: Path | None, *, trusted: bool) -> int:
+    """The `max_seq_length` sentence-transformers would give the folder, read from its files.
+
+    What its Transformer module does on load: the `max_seq_length` of `sentence_bert_config.json`
+    when set, else the tokenizer's `model_max_length` capped at the config's
+    `max_position_embeddings`. Only for folders whose first module is that Transformer; any other
+    layout raises NotDescribable (the caller loads the model).
+    """
+    from xharness.adapters.hf_loading import load_tokenizer
+
+    try:
+        modules = json.loads((Path(folder) / "modules.json").read_text(encoding="utf-8"))
+        first = str(modules[0].get("type", ""))
+    except (OSError, ValueError, LookupError, AttributeError, TypeError):
+        raise NotDescribable(folder) from None
+    if encoder is None or not first.endswith(".Transformer") or Path(folder) / str(modules[0].get("path", "")) != encoder:
+        raise NotDescribable(folder)
+    try:
+        sbert = json.loads((encoder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        sbert = {}
+    except (OSError, ValueError):
+        raise NotDescribable(folder) from None
+    given = sbert.get("max_seq_length") if isinstance(sbert, dict) else None
+    if isinstance(given, int) and not isinstance(given, bool):
+        return given
+    if isinstance(sbert, dict) and (sbert.get("tokenizer_args") or sbert.get("processor_kwargs")):
+        raise NotDescribable(folder)  # the tokenizer is built with arguments of its own
+    length = getattr(load_tokenizer(encoder, trusted=trusted), "model_max_length", None)
+    positions = read_config(encoder).get("max_position_embeddings")
+    if isinstance(positions, int) and positions != -1:
+        length = positions if not isinstance(length, int) else min(length, positions)
+    if not isinstance(length, int):
+        raise NotDescribable(folder)
+    return length
 
 
 def _encoder_positions(encoder: Path | None) -> int | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from xharness.adapters.families import classify, describe
 from xharness.adapters.hf import HFEncoder
-from xharness.adapters.hf_loading import read_config
+from xharness.adapters.hf_loading import load_weights, read_config
 from xharness.errors import XharnessError
 
 _VISION_PREFIXES = ("vision", "visual", "image", "logit_")
@@ -110,6 +110,23 @@ class TextTowerAdapter(HFEncoder):
         if family.projection == "projection_dim":
             text_config.projection_dim = self.tower.projection_dim  # the pair's width rules
         return getattr(transformers, family.text_class).from_pretrained(str(self.folder), config=text_config, **kwargs)
+
+    @property
+    def tokenizer(self):
+        return self._tokenizer
+
+    def text_model(self):
+        """The text tower alone, freshly loaded in fp32 for training (`--finetune`).
+
+        The family's text class picks the text weights out of the pair's files; the vision tower is
+        never built and its weights are never read. Families without such a class are refused.
+        """
+        if not self.family.text_class:
+            raise XharnessError(f"{self.family.label}'s text tower cannot be loaded without its vision tower")
+        return load_weights(
+            self.folder, self._from_pretrained, dtype="fp32", trusted=self._trust_remote_code,
+            ignorable=self._ignorable_missing, missing_word=self._missing_word,
+        )
 
     def _prepared(self, model):
         if self.family.text_class:

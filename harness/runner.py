@@ -121,21 +121,33 @@ def _slug_for(request: EvalRequest) -> str:
     return model_slug(Path(spec).name or spec)
 
 
-def _adapter_for(request: EvalRequest) -> Adapter:
-    """The model: loaded now, or lazily (only on a cache miss) when its description was kept before."""
+def _adapter_for(request: EvalRequest, *, trains: bool = False) -> Adapter:
+    """The model: loaded now, or lazily (only on a cache miss) when its description was kept before.
+
+    `trains`: a task fine-tunes its own copy of the model (`--finetune`); the embedding model is
+    then described from its files (same fingerprint and options) and loaded only if a text is embedded.
+    """
     from xharness.adapters import load_adapter
     from xharness.lazy import LazyAdapter, description_key, invocation_name as spec_name, recall, remember
 
     options = request.adapter_options
-
-    def load() -> Adapter:
-        if not world().distributed:
-            return load_adapter(request.model, adapter=request.adapter, options=options)
+    rank_options = options  # each rank on its own device under a launcher
+    if world().distributed:
         from dataclasses import replace
 
         from xharness.distributed import device_for
 
-        return load_adapter(request.model, adapter=request.adapter, options=replace(options, device=device_for(options.device)))
+        rank_options = replace(options, device=device_for(options.device))
+
+    def load() -> Adapter:
+        return load_adapter(request.model, adapter=request.adapter, options=rank_options)
+
+    if trains and not request.layer_sweep:
+        from xharness.adapters.resolve import describe_adapter
+
+        described = describe_adapter(request.model, adapter=request.adapter, options=rank_options)
+        if described is not None:
+            return LazyAdapter(described, load, name=spec_name(request.model))
 
     # Keyed by the options as given, not each rank's device: every rank finds what rank 0 kept.
     key = description_key(request.model, adapter=request.adapter, options=options) if request.run.cache else None
@@ -186,7 +198,7 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
     decided_by_main(lambda: check_writable(Path(request.run.out_dir) / slug, folder=True))  # before the model loads
     load_started = time.perf_counter()
     if adapter is None:
-        adapter = _adapter_for(request)
+        adapter = _adapter_for(request, trains=any(job.task.needs_model_source for job in pending))
     load_seconds = time.perf_counter() - load_started
     record = {**model_record(adapter, spec=request.model, name=invocation_name(request)), "slug": slug}
     if request.layer_sweep:

