@@ -275,14 +275,17 @@ def test_fine_tuning_gets_the_same_examples_from_a_data_set_as_from_files(tmp_pa
     def fake_fine_tune(folder, train, dev, tests, **kwargs):
         seen.append((train, dev, dict(tests)))
         first = train.labels[0]
-        return finetune.SeedRun({lang: np.asarray([first] * len(t)) for lang, t in tests.items()}, [], None, 1)
+        return finetune.SeedRun({lang: np.asarray([first] * len(t)) for lang, t in tests.items()}, [], None, 1, 128)
 
     monkeypatch.setattr(finetune, "fine_tune", fake_fine_tune)
-    monkeypatch.setattr(finetune, "model_folder", lambda source: tmp_path)
+    checkpoint = tmp_path / "ckpt"
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")  # read to tell a text tower apart
+    monkeypatch.setattr(finetune, "model_folder", lambda source: checkpoint)
     paws = hub_folder(tmp_path / "hub", "google-research-datasets/paws-x", pawsx_configs(), features={c: pawsx_features() for c in ("en", "de")})
     for data_dir in (xtreme_files(tmp_path / "raw", "pawsx", PAWSX), f"hf:{paws}"):
         task = PawsX(data_dir, finetune=True, seeds=1)
-        task.use_model_source(ModelSource(kind="transformers", folder=tmp_path, fingerprint="f", device="cpu"))
+        task.use_model_source(ModelSource(kind="transformers", folder=checkpoint, fingerprint="f", device="cpu"))
         loaded = task.load(["de"])
         task.evaluate_language("de", loaded["de"].payload, embed=None)
     (train_a, dev_a, tests_a), (train_b, dev_b, tests_b) = seen
