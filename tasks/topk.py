@@ -10,6 +10,9 @@ exact FAISS index sharded over the GPUs (FAISS then settles a tie at the k-th pl
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -181,3 +184,20 @@ def embed_to_memmap(
     shape = out.shape
     del out
     return np.memmap(path, dtype=np.float32, mode="r", shape=shape)
+
+
+def large_side_vectors(texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray], *, owner: object, chunk: int | None = None) -> np.ndarray:
+    """A retrieval task's candidate vectors (L2-normalised): in memory up to `chunk` texts, else streamed to a memmap.
+
+    Above one chunk the vectors go, as they are encoded, to a file in a temporary folder
+    that lives as long as `owner` (the task instance), so a million candidates never sit in
+    memory at once.
+    """
+    from xharness.tasks.knn import l2_normalize
+
+    step = max(int(chunk or EMBED_CHUNK), 1)
+    if len(texts) <= step:
+        return l2_normalize(embed(texts))
+    scratch = Path(tempfile.mkdtemp(prefix="xharness-candidates-"))
+    weakref.finalize(owner, shutil.rmtree, scratch, ignore_errors=True)
+    return embed_to_memmap(texts, embed, scratch / "candidates.f32", chunk=step)
