@@ -209,3 +209,15 @@ def test_bucc_with_an_approximate_index_records_its_recall(tmp_path):
     # HNSW finds every neighbour of a dozen points (or one as similar: the toy vectors tie a lot)
     assert de["index_recall"] == 1.0 and de["index_recall_dev"] == 1.0
     assert "index_recall" in result.task["protocol"] and "seed 0" in result.task["protocol"]["index_recall"]
+
+
+def test_mine_files_records_recall_with_an_approximate_index(tmp_path):
+    from fakes import CharNgramAdapter
+    from xharness.mine_files import mine_files
+
+    (tmp_path / "a.txt").write_text("".join(f"line number {i} here\n" for i in range(30)), encoding="utf-8")
+    (tmp_path / "b.txt").write_text("".join(f"line number {i} there\n" for i in range(30)), encoding="utf-8")
+    record: dict = {}
+    embed = CharNgramAdapter().encode
+    mine_files(tmp_path / "a.txt", tmp_path / "b.txt", embed, out=tmp_path / "p.tsv", index="hnsw", record=record)
+    assert record["index_recall"]["queries"] == {"fwd": 30, "bwd": 30} and 0 < record["index_recall"]["recall_at_k"] <= 1
