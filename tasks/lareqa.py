@@ -206,7 +206,8 @@ class Lareqa(Task):
         pool = self.pool()
         candidates = self.pool_vectors(embed)
         queries = l2_normalize(embed([q.text for q in questions]))
-        _, top = blocked_topk(queries, candidates, k=TOP_K)
+        with self.searching(len(questions)) as advance:
+            _, top = blocked_topk(queries, candidates, k=TOP_K, progress=advance)
         ranked = [[pool.ids[i] for i in row] for row in top.tolist()]
         targets = [pool.targets[q.question_id] for q in questions]
         ap = average_precision_at_k(hit_matrix(ranked, [set(t) for t in targets]), [len(t) for t in targets], k=TOP_K)

@@ -227,7 +227,8 @@ class MewsliX(Task):
         ranked: list[list[str]] = [[] for _ in queries.example_ids]
         if present:
             vectors = l2_normalize(embed([queries.texts[i] for i in present]))
-            _, top = blocked_topk(vectors, candidates, k=TOP_K)
+            with self.searching(len(present)) as advance:
+                _, top = blocked_topk(vectors, candidates, k=TOP_K, progress=advance)
             for i, row in zip(present, top.tolist()):
                 ranked[i] = [ids[j] for j in row]
         rr = reciprocal_rank_at_k(hit_matrix(ranked, [g[0] for g in queries.gold]), k=TOP_K)
