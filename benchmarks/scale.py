@@ -11,7 +11,7 @@ give the same neighbours (ties aside: where the lists differ, the similarities, 
 float64, agree within 1e-5 at every rank). FAISS's time counts reading the file, `add` and
 `search` (it must hold every candidate in memory); ours counts the search over the memmap.
 
-Above `--budget-gb` (default 4) of candidates the in-memory index is run under that memory
+Above `--budget-gb` (default 2) of candidates the in-memory index is run under that memory
 budget (RLIMIT_DATA: the private memory a process may allocate; a read-only memmap is not
 counted) and is expected to be refused; ours runs under the same budget.
 """
@@ -117,6 +117,8 @@ def run(m: int, n: int, budget_gb: float, folder: Path) -> None:
     budget = int(budget_gb * 2**30) if capped else 0
     results = {method: run_child(__file__, method, folder, m, n, budget) for method in ("blocked", "faiss")}
     b, f = results["blocked"], results["faiss"]
+    if "refused" in b:
+        raise SystemExit(f"blocked_topk was refused too: {b['refused']} (raise --budget-gb)")
     name = f"FAISS (cap {budget_gb:g} GB)" if capped else "FAISS IndexFlatIP"
     print(f"  {'':22}{'blocked_topk (memmap)':>24}{name:>22}{'ratio':>8}")
     if "refused" in f:
@@ -141,7 +143,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100k candidates only")
     parser.add_argument("--candidates", type=int, nargs="+")
     parser.add_argument("--queries", type=int, default=10_000)
-    parser.add_argument("--budget-gb", type=float, default=4.0, help="memory budget above which the in-memory index is capped")
+    parser.add_argument("--budget-gb", type=float, default=2.0, help="memory budget above which the in-memory index is capped")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
