@@ -257,12 +257,19 @@ def mine_command(src, tgt, model, out, fmt, k, margin, retrieval, index, thresho
     reporter, end = _reporter()
     embed = Embedder(loaded, batch_size=batch_size, cache=cache, progress=reporter.progress, label="mine", name=loaded.name)
     try:
-        written = mine_files(src, tgt, embed, out=out, fmt=fmt, k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index)
+        record: dict = {}
+        written = mine_files(
+            src, tgt, embed, out=out, fmt=fmt, k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index, record=record,
+        )
     except BaseException:
         end(finished=False)
         raise
     end()
     click.echo(f"{written} pairs written to {out}")
+    if "index_recall" in record:
+        r = record["index_recall"]
+        click.echo(f"{index} index: recall@{r['k']} {r['recall_at_k']:.4f} against exact search "
+                   f"({r['queries']['fwd']} + {r['queries']['bwd']} sampled queries, seed {r['seed']})")
 
 
 @main.group("cache")

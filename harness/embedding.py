@@ -80,6 +80,7 @@ class Embedder:
         batch_size: int = 32,
         cache: EmbeddingCache | None = None,
         progress: Callable[[str, int], Any] | None = None,
+        search: Callable[[str, int], Any] | None = None,
         label: str = "",
         name: str = "model",
         world: World | None = None,
@@ -88,12 +89,17 @@ class Embedder:
         self.batch_size = batch_size
         self.cache = cache
         self.progress = progress
+        self.search = search
         self.label = label
         self.name = name
         self.stats = EmbedStats()
         self.world = world or launched_world()
         if self.cache is not None and not self.world.is_main:
             self.cache.writable = False  # rank 0 writes the shards; the others keep vectors in memory
+
+    def search_progress(self, total: int) -> Any:
+        """A handle (`advance(n)`, `close()`) for a search of `total` queries in this phase; None when nobody listens."""
+        return self.search(f"{self.label} {self.context}".strip(), total) if self.search is not None else None
 
     @property
     def adapter(self) -> Adapter:

@@ -67,14 +67,17 @@ def mine_files(
     retrieval: str = "max",
     threshold: float | None = None,
     index: str = "flat",
+    record: dict | None = None,
 ) -> int:
-    """Mine `src_path` against `tgt_path` and write the pairs to `out`; returns how many were written."""
+    """Mine `src_path` against `tgt_path` and write the pairs to `out`; returns how many were written.
+
+    `record` receives `mine`'s (an approximate index's measured recall, `index_recall`)."""
     from xharness.tasks.mining import mine
 
     src, tgt = read_sentences(src_path, fmt=fmt), read_sentences(tgt_path, fmt=fmt)
     s, t, scores = mine(
         embed(src.texts), embed(tgt.texts), k=k, margin=margin, retrieval=retrieval, threshold=threshold, index=index,
-        unify=True, src_texts=src.texts, tgt_texts=tgt.texts,
+        unify=True, src_texts=src.texts, tgt_texts=tgt.texts, record=record,
     )
     if not np.isfinite(scores).all():
         raise XharnessError(f"{margin} margin scores are undefined for some pairs (neighbourhood similarity 0); try --margin distance")

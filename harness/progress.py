@@ -3,13 +3,15 @@
 `ProgressLog` gives `runner.Reporter` its callbacks. Encoding is reported per phase (a task and
 language, `encoding tatoeba de`): the embedding hook (`harness/embedding.py`) opens one handle
 per call, and consecutive calls of one phase (Tatoeba's English and German sides, a probe's
-training and test sentences) add to one bar. Modes:
+training and test sentences) add to one bar. A large search (Mewsli-X, LAReQA) is a phase of
+its own, `search mewslix de`, counted in queries. Every phase shows its rate and an estimate
+of the time left. Modes:
 
 - `bar` (stderr is a terminal): one line redrawn in place, `encoding tatoeba de (1 000
-  sentences) 45% 120 sentences/s`, ended when the phase ends;
+  sentences) 45% 120 sentences/s, 5s left`, ended when the phase ends;
 - `text` (stderr is a file or a pipe): `2026-12-02T01:50:00Z encoding tatoeba de: 450/1 000
-  sentences (45%), 120 sentences/s` when a phase starts, every `interval` seconds while it
-  runs (from a timer thread, so a long block still reports), and when it ends;
+  sentences (45%), 120 sentences/s, 5s left` when a phase starts, every `interval` seconds
+  while it runs (from a timer thread, so a long block still reports), and when it ends;
 - `json`: the same events as one JSON object a line (`--log-format json`);
 - `quiet`: only errors (`--quiet`).
 """
@@ -39,12 +41,28 @@ def count(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
+def duration(seconds: float) -> str:
+    """A short time span: `42s`, `3m05s`, `2h07m`.
+
+    >>> duration(42.4), duration(185), duration(7620)
+    ('42s', '3m05s', '2h07m')
+    """
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Phase:
-    def __init__(self, label: str) -> None:
+    def __init__(self, kind: str, label: str) -> None:
+        self.kind = kind  # "encoding" or "search"
+        self.unit = "sentences" if kind == "encoding" else "queries"
         self.label = label
         self.total = 0
         self.done = 0
@@ -53,6 +71,11 @@ class _Phase:
     def rate(self) -> float:
         elapsed = time.perf_counter() - self.started
         return self.done / elapsed if elapsed > 0 else 0.0
+
+    def left(self) -> float | None:
+        """Seconds left at the current rate; None before anything is done."""
+        rate = self.rate()
+        return max(self.total - self.done, 0) / rate if rate > 0 else None
 
 
 class _Handle:
@@ -105,10 +128,17 @@ class ProgressLog:
 
     def progress(self, label: str, total: int) -> _Handle:
         """The embedding hook: a call of `label` with `total` texts to encode."""
+        return self._open("encoding", label, total)
+
+    def search(self, label: str, total: int) -> _Handle:
+        """The search hook: `label` searches for `total` queries (advanced in queries as blocks finish)."""
+        return self._open("search", label, total)
+
+    def _open(self, kind: str, label: str, total: int) -> _Handle:
         with self._lock:
-            if self._phase is None or self._phase.label != label:
+            if self._phase is None or (self._phase.kind, self._phase.label) != (kind, label):
                 self._finish_phase()
-                self._phase = _Phase(label)
+                self._phase = _Phase(kind, label)
                 self._phase.total = total
                 self._report("start")
                 self._start_timer()
@@ -150,9 +180,15 @@ class ProgressLog:
         self._end_bar_line()
         self._phase = None
 
-    def _status(self, phase: _Phase) -> str:
+    def _status(self, phase: _Phase, *, final: bool = False) -> str:
         pct = 100.0 * phase.done / phase.total if phase.total else 100.0
-        return f"{count(phase.done)}/{count(phase.total)} sentences ({pct:.0f}%), {phase.rate():.0f} sentences/s"
+        return f"{count(phase.done)}/{count(phase.total)} {phase.unit} ({pct:.0f}%), {self._speed(phase, final=final)}"
+
+    @staticmethod
+    def _speed(phase: _Phase, *, final: bool = False) -> str:
+        left = phase.left()
+        text = f"{phase.rate():.0f} {phase.unit}/s"
+        return text if final or left is None or phase.done >= phase.total else f"{text}, {duration(left)} left"
 
     def _report(self, event: str) -> None:
         phase = self._phase
@@ -163,9 +199,12 @@ class ProgressLog:
             return
         if event == "grow":
             return
-        record = {"event": f"encoding_{event}", "phase": f"encoding {phase.label}", "done": phase.done,
-                  "total": phase.total, "sentences_per_s": round(phase.rate(), 1)}
-        text = f"encoding {phase.label}: {self._status(phase)}" + {"end": " done", "stopped": " stopped"}.get(event, "")
+        left = phase.left()
+        record = {"event": f"{phase.kind}_{event}", "phase": f"{phase.kind} {phase.label}", "done": phase.done,
+                  "total": phase.total, f"{phase.unit}_per_s": round(phase.rate(), 1),
+                  "seconds_left": None if left is None else round(left, 1)}
+        final = event in ("end", "stopped")
+        text = f"{phase.kind} {phase.label}: {self._status(phase, final=final)}" + {"end": " done", "stopped": " stopped"}.get(event, "")
         self._emit(record, text)
 
     def _draw(self) -> None:
@@ -176,8 +215,8 @@ class ProgressLog:
         filled = int(width * phase.done / phase.total) if phase.total else width
         bar = "#" * filled + "-" * (width - filled)
         pct = 100.0 * phase.done / phase.total if phase.total else 100.0
-        line = (f"encoding {printable(phase.label)} ({count(phase.total)} sentences) [{bar}] {pct:3.0f}% "
-                f"{phase.rate():.0f} sentences/s")
+        line = (f"{phase.kind} {printable(phase.label)} ({count(phase.total)} {phase.unit}) [{bar}] {pct:3.0f}% "
+                f"{self._speed(phase)}")
         self.stream.write("\r" + line + "\x1b[K")
         self.stream.flush()
         self._bar_open = True
@@ -223,4 +262,4 @@ def reporter_for(mode: str | None = None, *, stream: IO[str] | None = None) -> t
     from xharness.runner import Reporter
 
     log = ProgressLog(mode, stream=stream)
-    return Reporter(message=log.message, progress=log.progress, language_done=log.language_done), log.close
+    return Reporter(message=log.message, progress=log.progress, search=log.search, language_done=log.language_done), log.close

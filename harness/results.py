@@ -230,6 +230,7 @@ def _is_number(value: Any) -> bool:
 SCORE = (0.0, 100.0)
 COUNT = (0.0, float(2**53))
 ANY = (-math.inf, math.inf)
+FRACTION = (0.0, 1.0)  # an approximate index's measured recall@k (tasks/recall.py)
 METRIC_RANGES: dict[str, tuple[float, float]] = {
     **dict.fromkeys(
         ("accuracy", "accuracy_xx2en", "accuracy_margin", "accuracy_std", "macro_f1", "macro_f1_std",
@@ -239,6 +240,7 @@ METRIC_RANGES: dict[str, tuple[float, float]] = {
     ),
     **dict.fromkeys(("n", "n_gold", "n_dev_gold", "n_candidates", "n_accepted", "n_errors", "n_errors_pp", "n_hard_negatives", "n_without_mention"), COUNT),
     **dict.fromkeys(("threshold", "threshold_oracle"), ANY),
+    **dict.fromkeys(("index_recall", "index_recall_dev"), FRACTION),
 }
 
 

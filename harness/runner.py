@@ -83,6 +83,7 @@ class Reporter:
 
     message: Callable[[str], None] = lambda text: None
     progress: Callable[[str, int], Any] | None = None  # (label, total) -> context manager with .advance(n)
+    search: Callable[[str, int], Any] | None = None  # (label, queries) -> handle with .advance(n), .close()
     language_done: Callable[[str, str, LanguageScore, float], None] = lambda task, lang, score, secs: None
 
 
@@ -283,7 +284,10 @@ def _run_task(job, request, adapter, record, cache, load_seconds, reporter, outc
     if resumed:
         reporter.message(f"{task.name}: reusing {plural(len(resumed), 'finished language')} from an interrupted run: {' '.join(resumed)}")
     reporter.message(f"{task.name}: {plural(len(requested) - len(kept), 'language')}, model {record['name']}")
-    embedder = Embedder(adapter, batch_size=request.run.batch_size, cache=cache, progress=reporter.progress, label=task.name, name=adapter.name)
+    embedder = Embedder(
+        adapter, batch_size=request.run.batch_size, cache=cache, progress=reporter.progress, search=reporter.search,
+        label=task.name, name=adapter.name,
+    )
 
     main = world().is_main
 

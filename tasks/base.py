@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -125,6 +126,20 @@ class Task(ABC):
     @abstractmethod
     def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
         """Embed and score one language."""
+
+    @contextmanager
+    def searching(self, total: int) -> Iterator[Callable[[int], object] | None]:
+        """Progress of a search over `total` queries in the language being scored: yields `advance(n)`, or None.
+
+        `run` connects it to the runner's reporter (`search <task> <lang>`, queries/s, time left).
+        """
+        hook = getattr(self, "_search_progress", None)
+        handle = hook(total) if hook is not None else None
+        try:
+            yield handle.advance if handle is not None else None
+        finally:
+            if handle is not None:
+                handle.close()
 
     # -- what a subclass may override -----------------------------------------------------
 
@@ -251,6 +266,7 @@ class Task(ABC):
                 continue
             if hasattr(embed, "context"):
                 embed.context = lang  # progress names the language being encoded
+            self._search_progress = getattr(embed, "search_progress", None)
             started = time.perf_counter()
             encode_before = timer.seconds.get("encode", 0.0)
             outcome = self.evaluate_language(lang, loaded[lang].payload, timed_embed)

@@ -30,6 +30,7 @@ from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.mining import INDEXES, RETRIEVALS
 from xharness.tasks.options import K, MARGIN, TaskOption
+from xharness.tasks.recall import describe
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.threshold import at_threshold, best_threshold
 from xharness.textfiles import decode_lines, read_bytes
@@ -84,13 +85,15 @@ def read_gold(path: Path, src: Corpus, en: Corpus) -> frozenset[tuple[str, str]]
 
 
 def mine_candidates(
-    src: Corpus, en: Corpus, embed: Embed, *, k: int, margin: str, retrieval: str, index: str, expand_duplicates: bool = True
+    src: Corpus, en: Corpus, embed: Embed, *, k: int, margin: str, retrieval: str, index: str, expand_duplicates: bool = True,
+    record: dict | None = None,
 ) -> tuple[list[tuple[str, str]], np.ndarray]:
     """Mined (src_id, en_id) candidates with scores, best first.
 
     A mined text pair is reported for every combination of lines holding those texts
     (`expand_duplicates`, ours), or dropped when either text occurs more than once in its
-    file (XTREME's `bucc_extract`, so such gold pairs can never count).
+    file (XTREME's `bucc_extract`, so such gold pairs can never count). `record` is `mine`'s
+    (an approximate index's measured recall).
     """
     from xharness.tasks.mining import mine, unique_lines
 
@@ -98,7 +101,7 @@ def mine_candidates(
     # every pair of lines holding those texts (src lines outer, English lines inner, ascending).
     s_idx, t_idx, scores = mine(
         embed(src.sentences), embed(en.sentences), k=k, margin=margin, retrieval=retrieval, index=index,
-        unify=True, src_texts=src.sentences, tgt_texts=en.sentences,
+        unify=True, src_texts=src.sentences, tgt_texts=en.sentences, record=record,
     )
     if not np.isfinite(scores).all():
         # A ratio margin divides by the neighbourhood means; embeddings whose neighbours average 0
@@ -136,7 +139,7 @@ class Bucc2018(Task):
         K,
         MARGIN,
         TaskOption("retrieval", str, "max", "candidate retrieval", choices=RETRIEVALS),
-        TaskOption("index", str, "flat", "FAISS index (flat is exact; hnsw/ivf approximate)", choices=INDEXES),
+        TaskOption("index", str, "flat", "FAISS index (flat is exact; hnsw/ivf approximate, their measured recall@k recorded)", choices=INDEXES),
         TaskOption(
             "protocol", str, "xharness", "our protocol, or XTREME's behaviour (duplicates dropped, threshold 0 fallback)",
             choices=PROTOCOLS,
@@ -200,6 +203,8 @@ class Bucc2018(Task):
                 else "identical sentences merged for mining, mined pairs expanded to every line id"
             ),
         }
+        if self.index != "flat":
+            out["index_recall"] = describe() + "; metrics index_recall (test) and index_recall_dev, in [0, 1]"
         if self.hub_reader is not None:  # a Hugging Face copy that lacks part of what the protocol needs (hub_bucc.py)
             out.update(self.hub_reader.protocol_changes())
         return out
@@ -242,15 +247,19 @@ class Bucc2018(Task):
         h.update(str(self.limit).encode())
         return LanguageData(payload=(dev, test), fingerprint=h.hexdigest(), files=tuple(files))
 
-    def _mine(self, split: Split, embed: Embed) -> tuple[list[tuple[str, str]], np.ndarray]:
-        return mine_candidates(
+    def _mine(self, split: Split, embed: Embed) -> tuple[list[tuple[str, str]], np.ndarray, float | None]:
+        """Mined pairs, their scores, and an approximate index's measured recall@k (None when exact)."""
+        record: dict = {}
+        pairs, scores = mine_candidates(
             split.src, split.en, embed, k=self.k, margin=self.margin, retrieval=self.retrieval, index=self.index,
-            expand_duplicates=self.bucc_protocol != "xtreme",
+            expand_duplicates=self.bucc_protocol != "xtreme", record=record,
         )
+        recall = record.get("index_recall")
+        return pairs, scores, None if recall is None else recall["recall_at_k"]
 
     def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
         dev, test = data
-        dev_pairs, dev_scores = self._mine(dev, embed)
+        dev_pairs, dev_scores, dev_recall = self._mine(dev, embed)
         dev_correct = np.array([p in dev.gold for p in dev_pairs], dtype=bool)
         tuned = best_threshold(dev_scores, dev_correct, n_gold=len(dev.gold))
         if tuned.threshold is None and self.bucc_protocol == "xtreme":
@@ -260,7 +269,9 @@ class Bucc2018(Task):
             "threshold": tuned.threshold,
             "n_dev_gold": float(len(dev.gold)),
         }
-        pairs, scores = self._mine(test, embed)
+        pairs, scores, recall = self._mine(test, embed)
+        if recall is not None:  # an approximate index: how much of the exact k-NN it found, per split
+            metrics.update({"index_recall_dev": dev_recall, "index_recall": recall})
         if test.gold is None:
             accepted = [(p, s) for p, s in zip(pairs, scores.tolist()) if tuned.threshold is not None and s >= tuned.threshold]
             metrics.update({"n_candidates": float(len(pairs)), "n_accepted": float(len(accepted))})

@@ -241,13 +241,37 @@ def _num_gpus() -> int:
     return int(get()) if get is not None else 0
 
 
+def to_all_gpus(index):
+    """`index` sharded over every visible GPU (each holds 1/n of the vectors), or `index` itself without one.
+
+    The one place where FAISS indexes move to GPUs (faiss-gpu installed and a GPU visible):
+    sharding, not replication, so a candidate set larger than one GPU's memory still fits.
+    """
+    if _num_gpus() == 0:
+        return index
+    import faiss
+
+    options = faiss.GpuMultipleClonerOptions()
+    options.shard = True
+    return faiss.index_cpu_to_all_gpus(index, co=options)
+
+
+def flat_gpu_index(d: int):
+    """An empty exact inner-product index sharded over the GPUs, or None where there is no GPU."""
+    if _num_gpus() == 0:
+        return None
+    import faiss
+
+    return to_all_gpus(faiss.IndexFlatIP(d))
+
+
 def build_index(corpus: np.ndarray, *, index: str = "flat"):
     """A FAISS inner-product index over `corpus` ((m, d) float32, L2-normalised), ready to search.
 
     `flat` is exact (IndexFlatIP). `hnsw` is IndexHNSWFlat (M=32, efConstruction=80,
     efSearch=128): no training, fast, CPU only. `ivf` is IndexIVFFlat with 4 sqrt(m) lists
     (fewer when m is small) trained on at most 256 points per list, probing 1/8 of them.
-    `flat` and `ivf` move to all GPUs when the installed FAISS has any.
+    `flat` and `ivf` are sharded over the GPUs when the installed FAISS has any (`to_all_gpus`).
 
     Example:
         >>> idx = build_index(np.eye(3, dtype=np.float32), index="hnsw")
@@ -279,8 +303,7 @@ def build_index(corpus: np.ndarray, *, index: str = "flat"):
         train = c if sample == m else c[np.sort(np.random.default_rng(0).choice(m, sample, replace=False))]
         idx.train(train)
         idx.nprobe = min(nlist, max(8, nlist // IVF_PROBE_FRACTION))
-    if _num_gpus() > 0:
-        idx = faiss.index_cpu_to_all_gpus(idx)
+    idx = to_all_gpus(idx)
     idx.add(c)
     return idx
 

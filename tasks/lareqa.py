@@ -22,12 +22,13 @@ from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.knn import l2_normalize
-from xharness.tasks.topk import blocked_topk
+from xharness.tasks.topk import blocked_topk, large_side_vectors
 from xharness.tasks.ranking import average_precision_at_k, hit_matrix
 from xharness.textfiles import read_bytes
 
 XQUAD_R = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 TOP_K = 20
+EMBED_CHUNK = 65536  # pool sentences embedded per call; a larger pool streams to a memmap on disk
 _SUBFOLDERS = ("lareqa/xquad-r", "xquad-r", "")
 
 
@@ -195,9 +196,9 @@ class Lareqa(Task):
         return LanguageData(payload=questions, fingerprint=fingerprint, files=files)
 
     def pool_vectors(self, embed: Embed) -> np.ndarray:
-        """The pool's normalised vectors, embedded on the first language and kept for the rest."""
+        """The pool's normalised vectors, embedded on the first language and kept for the rest (a memmap above EMBED_CHUNK)."""
         if self._pool_vectors is None:
-            self._pool_vectors = l2_normalize(embed(self.pool().texts))
+            self._pool_vectors = large_side_vectors(self.pool().texts, embed, owner=self, chunk=EMBED_CHUNK)
         return self._pool_vectors
 
     def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
@@ -205,7 +206,8 @@ class Lareqa(Task):
         pool = self.pool()
         candidates = self.pool_vectors(embed)
         queries = l2_normalize(embed([q.text for q in questions]))
-        _, top = blocked_topk(queries, candidates, k=TOP_K)
+        with self.searching(len(questions)) as advance:
+            _, top = blocked_topk(queries, candidates, k=TOP_K, progress=advance)
         ranked = [[pool.ids[i] for i in row] for row in top.tolist()]
         targets = [pool.targets[q.question_id] for q in questions]
         ap = average_precision_at_k(hit_matrix(ranked, [set(t) for t in targets]), [len(t) for t in targets], k=TOP_K)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,7 @@ from xharness.results import LanguageScore
 from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.knn import l2_normalize
-from xharness.tasks.topk import blocked_topk
+from xharness.tasks.topk import blocked_topk, large_side_vectors
 from xharness.tasks.options import TaskOption
 from xharness.tasks.ranking import hit_matrix, reciprocal_rank_at_k
 from xharness.textfiles import decode_lines, read_bytes
@@ -174,7 +171,6 @@ class MewsliX(Task):
         self.folder = next((self.data_dir / s for s in _SUBFOLDERS if (self.data_dir / s / "candidate_set_entities.jsonl").exists()), self.data_dir)
         self._entities: tuple[list[str], list[str], str] | None = None
         self._vectors: np.ndarray | None = None
-        self._scratch: Path | None = None
 
     def available_languages(self) -> list[str]:
         folder = self.folder / "wikinews_mentions"
@@ -219,26 +215,8 @@ class MewsliX(Task):
 
     def candidate_vectors(self, embed: Embed) -> np.ndarray:
         """Normalised candidate vectors, embedded in chunks into a temporary memmap (once per task instance)."""
-        if self._vectors is not None:
-            return self._vectors
-        texts = self.entities()[1]
-        if len(texts) <= EMBED_CHUNK:
-            self._vectors = l2_normalize(embed(texts))
-            return self._vectors
-        self._scratch = Path(tempfile.mkdtemp(prefix="xharness-mewslix-"))
-        weakref.finalize(self, shutil.rmtree, self._scratch, ignore_errors=True)
-        path = self._scratch / "candidates.f32"
-        out = None
-        for start in range(0, len(texts), EMBED_CHUNK):
-            block = l2_normalize(embed(texts[start:start + EMBED_CHUNK]))
-            if out is None:
-                out = np.memmap(path, dtype=np.float32, mode="w+", shape=(len(texts), block.shape[1]))
-            out[start:start + block.shape[0]] = block
-        assert out is not None
-        out.flush()
-        shape = out.shape
-        del out
-        self._vectors = np.memmap(path, dtype=np.float32, mode="r", shape=shape)
+        if self._vectors is None:
+            self._vectors = large_side_vectors(self.entities()[1], embed, owner=self, chunk=EMBED_CHUNK)
         return self._vectors
 
     def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
@@ -249,7 +227,8 @@ class MewsliX(Task):
         ranked: list[list[str]] = [[] for _ in queries.example_ids]
         if present:
             vectors = l2_normalize(embed([queries.texts[i] for i in present]))
-            _, top = blocked_topk(vectors, candidates, k=TOP_K)
+            with self.searching(len(present)) as advance:
+                _, top = blocked_topk(vectors, candidates, k=TOP_K, progress=advance)
             for i, row in zip(present, top.tolist()):
                 ranked[i] = [ids[j] for j in row]
         rr = reciprocal_rank_at_k(hit_matrix(ranked, [g[0] for g in queries.gold]), k=TOP_K)

@@ -318,6 +318,7 @@ def mine(
     unify: bool = False,
     src_texts: Sequence[str] | None = None,
     tgt_texts: Sequence[str] | None = None,
+    record: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mine parallel sentence pairs from two sets of sentence embeddings by margin scores.
 
@@ -347,6 +348,8 @@ def mine(
             were reported. Needs `src_texts` and `tgt_texts`.
         src_texts, tgt_texts: the sentences, one per row (checked for length when given;
             only used by `unify`).
+        record: when given, receives what a result must record about the search: with an
+            approximate index, `index_recall` (`recall.two_way_recall`: recall@k against exact search).
 
     Returns:
         `(src_idx, tgt_idx, scores)`: int64, int64, float32 arrays of equal length, best first.
@@ -387,7 +390,12 @@ def mine(
         tgt_first, tgt_inverse = unique_lines(tgt_texts)  # type: ignore[arg-type]
         x, y = x[src_first], y[tgt_first]
     x, y = l2_normalize(x), l2_normalize(y)
-    s, t, sc = candidates(two_way_knn(x, y, k=k, index=index), margin=margin, retrieval=retrieval)
+    nb = two_way_knn(x, y, k=k, index=index)
+    if record is not None and index != "flat":
+        from xharness.tasks.recall import two_way_recall
+
+        record["index_recall"] = two_way_recall(x, y, nb, index=index)
+    s, t, sc = candidates(nb, margin=margin, retrieval=retrieval)
     if threshold is not None:
         keep = sc >= threshold
         s, t, sc = s[keep], t[keep], sc[keep]

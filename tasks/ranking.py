@@ -2,7 +2,7 @@
 
 A ranking arrives as a hit matrix: `hits[i, j]` is true when query i's j-th ranked candidate
 (best first) is one of its targets. The retrieval tasks (LAReQA, Mewsli-X) build it from the
-exact top-k of `knn.blocked_topk`, whose ties go to the lower candidate index.
+exact top-k of `topk.blocked_topk`, whose ties go to the lower candidate index.
 """
 
 from __future__ import annotations

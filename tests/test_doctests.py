@@ -14,6 +14,7 @@ MODULES = (
     "xharness.tasks.probe",
     "xharness.tasks.ranking",
     "xharness.tasks.topk",
+    "xharness.tasks.recall",
     "xharness.tasks.lareqa",
     "xharness.tasks.mewslix",
     "xharness.adapters.batching",

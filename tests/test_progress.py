@@ -84,3 +84,30 @@ def test_terminal_bar_names_the_language_and_continues_across_calls():
     log.close()
     text = stream.getvalue()
     assert "encoding tatoeba de (5 sentences)" in text and "100%" in text and text.count("\n") == 1
+
+
+def test_search_phase_lines_with_queries_per_second_and_time_left(tmp_path):
+    """A Mewsli-X run reports its search as a phase of its own in a log: queries, queries/s, time left."""
+    from fakes import CharNgramAdapter
+    from retrieval_fixtures import write_mewslix
+    from xharness.embedding import Embedder
+    from xharness.tasks.mewslix import MewsliX
+
+    stream = io.StringIO()
+    log = ProgressLog("text", stream=stream, interval=0.05)
+    root = write_mewslix(tmp_path, entities=40, mentions=6)
+    embed = Embedder(CharNgramAdapter(), progress=log.progress, search=log.search, label="mewslix")
+    MewsliX(root).run(embed, model={"name": "char"}, languages=["de"])
+    handle = log.search("lareqa en", 100)  # a search still running: the rate gives the time left
+    handle.advance(40)
+    time.sleep(0.2)
+    handle.close()
+    log.close()
+    lines = stream.getvalue().splitlines()
+    assert all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines), lines
+    search = [line for line in lines if " search mewslix de: " in line]
+    assert search and re.search(r"search mewslix de: (\d+)/\1 queries \(100%\), \d+ queries/s done$", search[-1]), search
+    assert any(" encoding mewslix de: " in line for line in lines)
+    running = [line for line in lines if " search lareqa en: 40/100 queries (40%)" in line]
+    assert len(running) >= 2 and re.search(r"queries/s, \d+s left$", running[-2]), lines
+    assert running[-1].endswith("queries/s done")  # the log's end closes the phase: no time left shown
