@@ -68,3 +68,17 @@ def run_child(script: str, *args: object) -> dict:
 
 def mb(nbytes: float) -> str:
     return f"{nbytes / 2**20:,.0f} MB"
+
+
+def write_unit_vectors(path: Path, n: int, seed: int, *, d: int) -> None:
+    """n random unit vectors to a raw float32 file, made in chunks (no n x d array in memory)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = np.memmap(path, dtype=np.float32, mode="w+", shape=(n, d))
+    for start in range(0, n, 65536):
+        block = rng.standard_normal((min(65536, n - start), d), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        out[start:start + len(block)] = block
+    out.flush()
+    del out

@@ -22,22 +22,10 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-from _common import mb, peak_rss, run_child, status_bytes
+from _common import mb, peak_rss, run_child, status_bytes, write_unit_vectors
 
 D = 384
 K = 20
-
-
-def write_unit_vectors(path: Path, n: int, seed: int) -> None:
-    """n random unit vectors to a raw float32 file, made in chunks (no n x d array in memory)."""
-    rng = np.random.default_rng(seed)
-    out = np.memmap(path, dtype=np.float32, mode="w+", shape=(n, D))
-    for start in range(0, n, 65536):
-        block = rng.standard_normal((min(65536, n - start), D), dtype=np.float32)
-        block /= np.linalg.norm(block, axis=1, keepdims=True)
-        out[start:start + len(block)] = block
-    out.flush()
-    del out
 
 
 def child(method: str, folder: Path, m: int, n: int) -> None:
@@ -87,8 +75,8 @@ def main() -> None:
     n = args.queries
     with tempfile.TemporaryDirectory(prefix="xharness-bench-mewslix-") as tmp:
         folder = Path(tmp)
-        write_unit_vectors(folder / "candidates.f32", m, 1)
-        write_unit_vectors(folder / "queries.f32", n, 2)
+        write_unit_vectors(folder / "candidates.f32", m, 1, d=D)
+        write_unit_vectors(folder / "queries.f32", n, 2, d=D)
         print(f"{m:,} candidates x {n:,} queries, d={D}, top {K}; candidate matrix {mb(m * D * 4)} on disk")
         results = {method: run_child(__file__, method, folder, m, n) for method in ("blocked", "faiss")}
         agree = float((np.load(folder / "blocked.npy") == np.load(folder / "faiss.npy")).all(axis=1).mean())

@@ -29,23 +29,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import mb, peak_rss, run_child, status_bytes  # noqa: E402
+from _common import mb, peak_rss, run_child, status_bytes, write_unit_vectors  # noqa: E402
 
 D = 384
 K = 10
 TIE_TOLERANCE = 1e-5
-
-
-def write_unit_vectors(path: Path, n: int, seed: int, *, d: int = D) -> None:
-    """n random unit vectors to a raw float32 file, made in chunks (no n x d array in memory)."""
-    rng = np.random.default_rng(seed)
-    out = np.memmap(path, dtype=np.float32, mode="w+", shape=(n, d))
-    for start in range(0, n, 65536):
-        block = rng.standard_normal((min(65536, n - start), d), dtype=np.float32)
-        block /= np.linalg.norm(block, axis=1, keepdims=True)
-        out[start:start + len(block)] = block
-    out.flush()
-    del out
 
 
 def search(method: str, queries: np.ndarray, path: Path, m: int, *, k: int = K) -> np.ndarray:
@@ -111,7 +99,7 @@ def child(method: str, folder: Path, m: int, n: int, budget: int) -> None:
 def run(m: int, n: int, budget_gb: float, folder: Path) -> None:
     print(f"{m:,} candidates x {n:,} queries, d={D}, top {K}; candidate matrix {mb(m * D * 4)} on disk")
     t0 = time.perf_counter()
-    write_unit_vectors(folder / "candidates.f32", m, 1)
+    write_unit_vectors(folder / "candidates.f32", m, 1, d=D)
     print(f"  written in {time.perf_counter() - t0:.0f} s")
     capped = m * D * 4 > budget_gb * 2**30
     budget = int(budget_gb * 2**30) if capped else 0
@@ -153,7 +141,7 @@ def main() -> None:
     sizes = args.candidates or ([100_000] if args.quick else [1_000_000, 5_000_000])
     with tempfile.TemporaryDirectory(prefix="xharness-bench-scale-") as tmp:
         folder = Path(tmp)
-        write_unit_vectors(folder / "queries.f32", args.queries, 2)
+        write_unit_vectors(folder / "queries.f32", args.queries, 2, d=D)
         for m in sizes:
             run(m, args.queries, args.budget_gb, folder)
 

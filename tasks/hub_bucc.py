@@ -126,11 +126,8 @@ class XtremeBucc(_BuccReader):
     columns = ("source_sentence", "target_sentence", "source_lang", "target_lang")
 
     @classmethod
-    def recognises(cls, hub) -> bool:
-        try:
-            return any(c.startswith("bucc18.") for c in hub.configs())
-        except XharnessError:
-            return False
+    def recognises_configs(cls, configs: list[str]) -> bool:
+        return any(c.startswith("bucc18.") for c in configs)
 
     def _config(self, lang: str) -> str:
         return f"bucc18.{lang}"
@@ -166,11 +163,7 @@ class MtebBucc(_BuccReader):
     columns = ("sentence1", "sentence2")
 
     @classmethod
-    def recognises(cls, hub) -> bool:
-        try:
-            configs = hub.configs()
-        except XharnessError:
-            return False
+    def recognises_configs(cls, configs: list[str]) -> bool:
         return any(c in {f"{lang}-en" for lang in BUCC_LANGUAGES} for c in configs)
 
     def _config(self, lang: str) -> str:

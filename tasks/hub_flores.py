@@ -39,11 +39,7 @@ class _FloresConfigs(HubReader):
     limitation = "no xSIM++: the copy holds no augmented English"
 
     @classmethod
-    def recognises(cls, hub) -> bool:
-        try:
-            configs = hub.configs()
-        except XharnessError:
-            return False
+    def recognises_configs(cls, configs: list[str]) -> bool:
         return any(FLORES_CODE.match(c) for c in configs) and "eng_Latn" in configs
 
     def languages(self) -> list[str]:

@@ -34,7 +34,16 @@ class HubReader(ABC):
 
     @classmethod
     def recognises(cls, hub: HubDataset) -> bool:
-        """True when a data set under another name has this schema (default: names only)."""
+        """True when a data set under another name has this schema: by default, judged by its configurations."""
+        try:
+            configs = hub.configs()
+        except XharnessError:
+            return False
+        return cls.recognises_configs(configs)
+
+    @classmethod
+    def recognises_configs(cls, configs: list[str]) -> bool:
+        """True when these configuration names are this schema's (default: never; names only)."""
         return False
 
     @abstractmethod

@@ -82,11 +82,7 @@ class MtebTatoeba(_TatoebaPairs):
     columns = ("sentence1", "sentence2")
 
     @classmethod
-    def recognises(cls, hub) -> bool:
-        try:
-            configs = hub.configs()
-        except XharnessError:
-            return False
+    def recognises_configs(cls, configs: list[str]) -> bool:
         return bool(configs) and all(c.endswith("-eng") and c[:-4] in LASER_TO_SHORT for c in configs)
 
     def _config(self, lang: str) -> str:
@@ -107,11 +103,8 @@ class XtremeTatoeba(_TatoebaPairs):
     columns = ("source_sentence", "target_sentence")
 
     @classmethod
-    def recognises(cls, hub) -> bool:
-        try:
-            return any(c.startswith("tatoeba.") for c in hub.configs())
-        except XharnessError:
-            return False
+    def recognises_configs(cls, configs: list[str]) -> bool:
+        return any(c.startswith("tatoeba.") for c in configs)
 
     def _config(self, lang: str) -> str:
         return f"tatoeba.{SHORT_TO_LASER.get(lang, lang)}"

@@ -62,3 +62,12 @@ def cache_offline(cache_root: Path, hub_id: str, configs: Configs, *, features: 
     # A local folder's prepared copy sits under the folder's name; the hub's under owner___name.
     shutil.copytree(prepared / name, target, dirs_exist_ok=True)
     return target
+
+
+def laser_tatoeba_files(folder: Path, pairs: Mapping[str, tuple[list[str], list[str]]]) -> Path:
+    """LASER's Tatoeba layout, `tatoeba.{laser}-eng.{laser|eng}`, for comparing a hub copy with the files."""
+    folder.mkdir(parents=True)
+    for laser, (other, english) in pairs.items():
+        (folder / f"tatoeba.{laser}-eng.{laser}").write_text("\n".join(other) + "\n", encoding="utf-8")
+        (folder / f"tatoeba.{laser}-eng.eng").write_text("\n".join(english) + "\n", encoding="utf-8")
+    return folder

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub_fixtures import cache_offline, hub_folder, save_to_disk_folder
+from hub_fixtures import cache_offline, hub_folder, laser_tatoeba_files, save_to_disk_folder
 from xharness.errors import XharnessError
 from xharness.hub_data import HubDataset, parse_reference
 from xharness.results import TaskResult, load_items
@@ -66,18 +66,10 @@ def test_refusals_are_one_line_naming_what_was_looked_for(tmp_path, monkeypatch)
         hub.require_columns("deu-eng", "test", ("text",))
 
 
-def _tatoeba_files(folder: Path, pairs: dict[str, tuple[list[str], list[str]]]) -> Path:
-    folder.mkdir(parents=True)
-    for laser, (other, english) in pairs.items():
-        (folder / f"tatoeba.{laser}-eng.{laser}").write_text("\n".join(other) + "\n", encoding="utf-8")
-        (folder / f"tatoeba.{laser}-eng.eng").write_text("\n".join(english) + "\n", encoding="utf-8")
-    return folder
-
-
 def test_tatoeba_from_mteb_schema_equals_tatoeba_from_laser_files_item_for_item(tmp_path):
     from fakes import CharNgramAdapter
 
-    laser = _tatoeba_files(tmp_path / "laser", {"deu": (GERMAN, ENGLISH), "fra": (FRENCH, ENGLISH_FR)})
+    laser = laser_tatoeba_files(tmp_path / "laser", {"deu": (GERMAN, ENGLISH), "fra": (FRENCH, ENGLISH_FR)})
     folder = hub_folder(tmp_path / "hub", "mteb/tatoeba-bitext-mining", MTEB)
     out = {}
     for source, data_dir in (("files", laser), ("hub", f"hf:{folder}")):

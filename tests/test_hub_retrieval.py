@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from fakes import CharNgramAdapter
-from hub_fixtures import cache_offline, hub_folder
+from hub_fixtures import cache_offline, hub_folder, laser_tatoeba_files
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore, TaskResult, load_items, model_slug
 from xharness.runner import EvalRequest, RunOptions, run_eval
@@ -61,15 +61,7 @@ def _xtreme_tatoeba(pairs):
     }
 
 
-def _laser_files(folder: Path, pairs) -> Path:
-    folder.mkdir(parents=True)
-    for code, (other, english) in pairs.items():
-        (folder / f"tatoeba.{code}-eng.{code}").write_text("\n".join(other) + "\n", encoding="utf-8")
-        (folder / f"tatoeba.{code}-eng.eng").write_text("\n".join(english) + "\n", encoding="utf-8")
-    return folder
-
-
-def test_tatoeba_from_xtreme_reads_only_its_tatoeba_configs_and_equals_laser_files(tmp_path):
+def test_tatoeba_from_xtreme_reads_only_its_tatoeba_configs_and_equalslaser_tatoeba_files(tmp_path):
     from xharness.tasks.tatoeba import Tatoeba
 
     pairs = {"deu": (GERMAN, ENGLISH), "fra": (FRENCH, ENGLISH[:6])}
@@ -77,7 +69,7 @@ def test_tatoeba_from_xtreme_reads_only_its_tatoeba_configs_and_equals_laser_fil
     # google/xtreme holds the benchmark's other tasks too; none of them is Tatoeba.
     configs["PAWS-X.de"] = {"test": {"sentence1": ["a"], "sentence2": ["b"], "label": ["0"]}}
     folder = hub_folder(tmp_path / "hub", "google/xtreme", configs)
-    laser = _laser_files(tmp_path / "laser", pairs)
+    laser = laser_tatoeba_files(tmp_path / "laser", pairs)
     assert Tatoeba(f"hf:{folder}").languages_present() == ["de", "fr"]
 
     files = _run(tmp_path, "files", "tatoeba", laser, ("de", "fr"))
@@ -277,7 +269,7 @@ def _tatoeba_result(model, fingerprint, data_source):
                       timing={}, versions={"python": "3", "xharness": "0"})
 
 
-def test_leaderboard_names_the_hub_copy_and_groups_a_copy_of_laser_with_laser_files(tmp_path):
+def test_leaderboard_names_the_hub_copy_and_groups_a_copy_of_laser_withlaser_tatoeba_files(tmp_path):
     from xharness.leaderboard.cli import build
     from xharness.leaderboard.data_identity import known_datasets, language_fingerprint
 
