@@ -41,6 +41,10 @@ class LanguageOutcome:
     items: Mapping[str, list] = field(default_factory=dict)
 
 
+# What a rank that does not score (`Task.scoring` False) returns for a language: never written or shown.
+NOT_SCORED = LanguageOutcome(score=LanguageScore(main_score=float("nan"), metrics={}, n=0))
+
+
 @dataclass(frozen=True)
 class LanguageData:
     """One language's loaded data plus the fingerprint of the files it came from."""
@@ -84,6 +88,12 @@ class Task(ABC):
     options: ClassVar[tuple[TaskOption, ...]] = ()
     # The Hugging Face data sets the task reads with `--data-dir hf:...` (tasks/hub_readers.py).
     hub_readers: ClassVar[tuple[type["HubReader"], ...]] = ()
+    # Whether this process scores what it embeds; `run` sets it from the embedder's world. Under a
+    # launcher only rank 0's result is written, so the other ranks make every embed call rank 0
+    # makes (encoding is collective), in the same order, and a task that reads this flag then
+    # returns NOT_SCORED instead of searching. Such a task makes all of a language's embed calls
+    # before its first search. Tasks that do not read it (the classification probes) score on every rank.
+    scoring: bool = True
 
     def __init__(self, data_dir: Path | str | None, *, limit: int | None = None) -> None:
         if data_dir is None:
@@ -267,10 +277,11 @@ class Task(ABC):
             if hasattr(embed, "context"):
                 embed.context = lang  # progress names the language being encoded
             self._search_progress = getattr(embed, "search_progress", None)
+            self.scoring = getattr(getattr(embed, "world", None), "is_main", True)
             started = time.perf_counter()
             encode_before = timer.seconds.get("encode", 0.0)
             outcome = self.evaluate_language(lang, loaded[lang].payload, timed_embed)
-            wrong = self.item_record.mismatch(outcome.items)
+            wrong = None if outcome is NOT_SCORED else self.item_record.mismatch(outcome.items)
             if wrong is not None:  # a bug in the task, not the user's input
                 raise TypeError(f"task {self.name}/{lang}: per-item outcomes do not match item_record: {wrong}")
             elapsed = time.perf_counter() - started

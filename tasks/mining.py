@@ -95,6 +95,7 @@ def mine(
     src_texts: Sequence[str] | None = None,
     tgt_texts: Sequence[str] | None = None,
     record: dict | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mine parallel sentence pairs from two sets of sentence embeddings by margin scores.
 
@@ -126,6 +127,8 @@ def mine(
             only used by `unify`).
         record: when given, receives what a result must record about the search: with an
             approximate index, `index_recall` (`recall.two_way_recall`: recall@k against exact search).
+        progress: called with numbers of queries as the two-way search advances: every
+            source forward and every target backward (distinct texts with `unify`), n + m in all.
 
     Returns:
         `(src_idx, tgt_idx, scores)`: int64, int64, float32 arrays of equal length, best first.
@@ -166,7 +169,7 @@ def mine(
         tgt_first, tgt_inverse = unique_lines(tgt_texts)  # type: ignore[arg-type]
         x, y = x[src_first], y[tgt_first]
     x, y = l2_normalize(x), l2_normalize(y)
-    nb = two_way_knn(x, y, k=k, index=index)
+    nb = two_way_knn(x, y, k=k, index=index, progress=progress)
     if record is not None and index != "flat":
         from xharness.tasks.recall import two_way_recall
 
