@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bucc_fixture import write_split
+from bucc_fixture import build_made_up
 from fakes import CharNgramAdapter
 from retrieval_fixtures import write_lareqa, write_mewslix
 from test_distributed import ROOT, _tatoeba, launch
@@ -25,19 +25,6 @@ from xharness.distributed import World
 from xharness.tasks import TASKS
 
 MODEL = {"name": "char", "slug": "char", "adapter": "fake", "fingerprint": "char-ngrams-64"}
-ANIMALS, PLACES = ("cat", "dog", "bird", "fish"), ("house", "river", "market", "garden", "hill")
-TIERE, ORTE = ("Katze", "Hund", "Vogel", "Fisch"), ("Haus", "Fluss", "Markt", "Garten", "Hügel")
-
-
-def _bucc(root: Path) -> Path:
-    """Made-up dev and test splits: 12 translation pairs, 4 unrelated lines a side, one German line twice."""
-    for seed, split in enumerate(("dev", "test")):
-        de = [f"Die {TIERE[i % 4]} wartet am {ORTE[i % 5]} Nummer {i + 20 * seed}" for i in range(12)]
-        en = [f"The {ANIMALS[i % 4]} waits at the {PLACES[i % 5]} number {i + 20 * seed}" for i in range(12)]
-        de += [f"Heute regnet es in Stadt {i}" for i in range(4)] + [de[3]]
-        en += [f"Trains leave the station at {i} o'clock" for i in range(4)]
-        write_split(root, "de", split, de, en, [(i, i) for i in range(12)] + [(16, 3)], seed=seed)
-    return root
 
 
 def cases(tmp_path: Path) -> list[tuple[str, Path, dict]]:
@@ -46,7 +33,7 @@ def cases(tmp_path: Path) -> list[tuple[str, Path, dict]]:
     build_flores(flores)  # xx-en with hard negatives: a second search after a second embed call
     return [
         ("tatoeba", _tatoeba(tmp_path / "tatoeba"), {}),
-        ("bucc2018", _bucc(tmp_path / "bucc"), {}),
+        ("bucc2018", build_made_up(tmp_path / "bucc"), {}),
         ("flores", flores, {}),
         ("flores", flores, {"direction": "nway"}),
         ("mewslix", write_mewslix(tmp_path / "mewslix", entities=40, mentions=6), {}),
