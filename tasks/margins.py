@@ -30,7 +30,7 @@ from typing import Literal
 
 import numpy as np
 
-from xharness.tasks.knn import Neighbours, check_choice, two_way_knn  # noqa: F401  (two_way_knn: the examples)
+from xharness.tasks.knn import Neighbours, check_choice
 
 MarginKind = Literal["ratio", "distance", "absolute"]
 MARGINS: tuple[str, ...] = ("ratio", "distance", "absolute")
@@ -224,6 +224,7 @@ def candidates(
 
     Example:
         >>> x = np.eye(2, dtype=np.float32); y = np.array([[0, 1], [1, 0], [0.6, 0.8]], np.float32)
+        >>> from xharness.tasks.knn import two_way_knn
         >>> s, t, sc = candidates(two_way_knn(x, y, k=2), retrieval="max")
         >>> s.tolist(), t.tolist(), [round(float(v), 4) for v in sc]
         ([0, 1], [1, 0], [1.5385, 1.4286])
