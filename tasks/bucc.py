@@ -124,6 +124,7 @@ class Bucc2018(Task):
     name = "bucc2018"
     version = "1"
     main_metric = "f1"
+    rank_zero_scores = True  # under a launcher the other ranks embed in step and skip the search
     item_record = ItemRecord(
         fields=(
             ItemField("src_id", "str", "id of the candidate's non-English sentence"),

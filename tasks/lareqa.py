@@ -136,6 +136,7 @@ class Lareqa(Task):
     name = "lareqa"
     version = "1"
     main_metric = "map_at_20"
+    rank_zero_scores = True  # under a launcher the other ranks embed in step and skip the search
     split = "test"
     item_record = ItemRecord(
         fields=(

@@ -144,6 +144,7 @@ class MewsliX(Task):
     name = "mewslix"
     version = "1"
     main_metric = "mrr_at_20"
+    rank_zero_scores = True  # under a launcher the other ranks embed in step and skip the search
     split = "dev"  # the class default; `--split` sets the instance's
     item_record = ItemRecord(
         fields=(

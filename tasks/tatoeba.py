@@ -66,6 +66,7 @@ class Tatoeba(Task):
     name = "tatoeba"
     version = "1"
     main_metric = "accuracy"
+    rank_zero_scores = True  # under a launcher the other ranks embed in step and skip the search
     item_record = ItemRecord(
         fields=(
             ItemField("predicted", "int", "index of the retrieved target sentence (English query, top-1 cosine)"),

@@ -104,6 +104,7 @@ class XsimTask(Task):
 
     version = "1"
     main_metric = "xsim"
+    rank_zero_scores = True  # under a launcher the other ranks embed in step and skip the search
     higher_is_better = False
     english_code: ClassVar[str]
     item_record = ItemRecord(

@@ -66,7 +66,17 @@ def searches(monkeypatch):
     return counts
 
 
-def test_a_rank_other_than_zero_embeds_as_rank_zero_does_and_never_searches(tmp_path, searches):
+@pytest.fixture
+def broadcasts(monkeypatch):
+    """rank 0's word to the others after each language, recorded (one process: nothing is sent)."""
+    import xharness.distributed as distributed
+
+    sent: list = []
+    monkeypatch.setattr(distributed, "broadcast", lambda value: sent.append(value) or value)
+    return sent
+
+
+def test_a_rank_other_than_zero_embeds_as_rank_zero_does_and_never_searches(tmp_path, searches, broadcasts):
     for task_name, data, options in cases(tmp_path):
         seen = {}
         for rank in (0, 1):
@@ -79,6 +89,29 @@ def test_a_rank_other_than_zero_embeds_as_rank_zero_does_and_never_searches(tmp_
         assert seen[0][1] and not seen[1][1], label  # rank 0 searched; rank 1 did not
         assert all(np.isnan(score.main_score) for score in seen[1][2].scores.values()), label
         assert not any(np.isnan(score.main_score) for score in seen[0][2].scores.values()), label
+
+
+def test_a_refusal_while_rank_zero_scores_reaches_every_rank(tmp_path, monkeypatch, broadcasts):
+    import xharness.distributed as distributed
+    import xharness.tasks.knn as knn
+    from xharness.errors import XharnessError
+
+    data = _tatoeba(tmp_path / "tatoeba")
+    monkeypatch.setattr(knn, "blocked_two_way_knn", lambda *a, **kw: (_ for _ in ()).throw(XharnessError("margins undefined")))
+    with pytest.raises(XharnessError, match="margins undefined") as raised:  # rank 0: raised, and sent to the others
+        TASKS.get("tatoeba")(data).run(RecordingEmbed(World(rank=0, size=2)), model=MODEL)
+    assert not getattr(raised.value, "told_by_main", False) and broadcasts == [raised.value]
+    monkeypatch.setattr(distributed, "broadcast", lambda value: XharnessError("margins undefined") if value is None else value)
+    embed = RecordingEmbed(World(rank=1, size=2))
+    with pytest.raises(XharnessError, match="margins undefined") as raised:  # rank 1: stops with rank 0's word
+        TASKS.get("tatoeba")(data).run(embed, model=MODEL)
+    assert raised.value.told_by_main and len(embed.calls) == 2  # after both of the language's embed calls
+    broadcasts.clear()
+    failing = RecordingEmbed(World(rank=0, size=2))
+    failing.adapter.encode = lambda texts: (_ for _ in ()).throw(XharnessError("all-zero vectors"))
+    with pytest.raises(XharnessError, match="all-zero"):  # inside an embed call every rank raises alike: no word sent
+        TASKS.get("tatoeba")(data).run(failing, model=MODEL)
+    assert broadcasts == []
 
 
 # ---- two processes under gloo: the result files equal one process's, and rank 1 never searched
