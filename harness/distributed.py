@@ -3,7 +3,8 @@
 A launcher starts one process per device and tells each its place through the environment
 (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT). Every rank runs the same code path,
 so collective calls line up; only encoding is split (`shard`), and the vectors are gathered
-back to every rank (`gather_rows`). Side effects (result files, partials, cache shards,
+back to every rank (`gather_rows`). Retrieval tasks search and score on rank 0 only, after
+making every embed call (`Task.scoring`). Side effects (result files, partials, cache shards,
 standard output) belong to rank 0 (`is_main`). Without a launcher, or with WORLD_SIZE=1, this
 is one process and nothing here imports torch.
 """

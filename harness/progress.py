@@ -3,8 +3,8 @@
 `ProgressLog` gives `runner.Reporter` its callbacks. Encoding is reported per phase (a task and
 language, `encoding tatoeba de`): the embedding hook (`harness/embedding.py`) opens one handle
 per call, and consecutive calls of one phase (Tatoeba's English and German sides, a probe's
-training and test sentences) add to one bar. A large search (Mewsli-X, LAReQA) is a phase of
-its own, `search mewslix de`, counted in queries. Every phase shows its rate and an estimate
+training and test sentences) add to one bar. A large search (Mewsli-X, LAReQA, BUCC's mining) is
+a phase of its own, `search mewslix de`, counted in queries. Every phase shows its rate and an estimate
 of the time left. Modes:
 
 - `bar` (stderr is a terminal): one line redrawn in place, `encoding tatoeba de (1 000

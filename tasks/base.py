@@ -41,6 +41,10 @@ class LanguageOutcome:
     items: Mapping[str, list] = field(default_factory=dict)
 
 
+# What a rank that does not score (`Task.scoring` False) returns for a language: never written or shown.
+NOT_SCORED = LanguageOutcome(score=LanguageScore(main_score=float("nan"), metrics={}, n=0))
+
+
 @dataclass(frozen=True)
 class LanguageData:
     """One language's loaded data plus the fingerprint of the files it came from."""
@@ -84,6 +88,13 @@ class Task(ABC):
     options: ClassVar[tuple[TaskOption, ...]] = ()
     # The Hugging Face data sets the task reads with `--data-dir hf:...` (tasks/hub_readers.py).
     hub_readers: ClassVar[tuple[type["HubReader"], ...]] = ()
+    # True for a task that, under a launcher, searches and scores on rank 0 alone (only rank 0's
+    # result is written): it makes all of a language's embed calls before its first search and
+    # returns NOT_SCORED there when `self.scoring` is False. The other ranks still make every embed
+    # call rank 0 makes, in the same order, since encoding is collective. Other tasks (the
+    # classification probes) score on every rank.
+    rank_zero_scores: ClassVar[bool] = False
+    scoring: bool = True  # whether this process scores; `run` sets it from the embedder's world
 
     def __init__(self, data_dir: Path | str | None, *, limit: int | None = None) -> None:
         if data_dir is None:
@@ -231,6 +242,42 @@ class Task(ABC):
         """Resolve and read every requested language (all checks happen here, before any model work)."""
         return {lang: self.read_language(lang) for lang in self.resolve_languages(languages)}
 
+    def _evaluate(self, lang: str, payload: Any, embed: Embed, world: Any) -> LanguageOutcome:
+        """`evaluate_language`, and where rank 0 alone scores, its verdict on every rank.
+
+        The other ranks leave a language after its last embed call. A refusal rank 0 raises while
+        searching or scoring (an undefined margin) is broadcast, so every rank stops with it, as
+        before, rather than waiting for rank 0 in the next collective; one raised inside an embed
+        call is raised by every rank alike and needs no word.
+        """
+        if not (self.rank_zero_scores and world is not None and world.distributed):
+            return self.evaluate_language(lang, payload, embed)
+        from xharness.distributed import decided_by_main
+
+        inside_embed = False
+
+        def tracked(texts: Sequence[str]) -> np.ndarray:
+            nonlocal inside_embed
+            inside_embed = True
+            vectors = embed(texts)
+            inside_embed = False
+            return vectors
+
+        failure: XharnessError | None = None
+        try:
+            outcome = self.evaluate_language(lang, payload, tracked)
+        except XharnessError as exc:
+            if inside_embed or not world.is_main:
+                raise
+            failure = exc
+
+        def verdict() -> None:
+            if failure is not None:
+                raise failure
+
+        decided_by_main(verdict, world)
+        return outcome
+
     def run(
         self,
         embed: Embed,
@@ -248,6 +295,8 @@ class Task(ABC):
         `on_language` is called after each newly scored language, so the caller can keep it.
         """
         timer = PhaseTimer()
+        world = getattr(embed, "world", None)
+        self.scoring = not self.rank_zero_scores or world is None or world.is_main
         if loaded is None:
             with timer.phase("load_data"):
                 loaded = self.load(languages)
@@ -269,8 +318,8 @@ class Task(ABC):
             self._search_progress = getattr(embed, "search_progress", None)
             started = time.perf_counter()
             encode_before = timer.seconds.get("encode", 0.0)
-            outcome = self.evaluate_language(lang, loaded[lang].payload, timed_embed)
-            wrong = self.item_record.mismatch(outcome.items)
+            outcome = self._evaluate(lang, loaded[lang].payload, timed_embed, world)
+            wrong = None if outcome is NOT_SCORED else self.item_record.mismatch(outcome.items)
             if wrong is not None:  # a bug in the task, not the user's input
                 raise TypeError(f"task {self.name}/{lang}: per-item outcomes do not match item_record: {wrong}")
             elapsed = time.perf_counter() - started

@@ -21,13 +21,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore
-from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.base import NOT_SCORED, Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.mining import INDEXES, RETRIEVALS
 from xharness.tasks.options import K, MARGIN, TaskOption
 from xharness.tasks.recall import describe
@@ -84,24 +84,29 @@ def read_gold(path: Path, src: Corpus, en: Corpus) -> frozenset[tuple[str, str]]
     return frozenset(pairs)
 
 
+def search_size(split: Split) -> int:
+    """Queries of a split's two-way search: its distinct source and English sentences (`mine` merges repeats)."""
+    return len(set(split.src.sentences)) + len(set(split.en.sentences))
+
+
 def mine_candidates(
-    src: Corpus, en: Corpus, embed: Embed, *, k: int, margin: str, retrieval: str, index: str, expand_duplicates: bool = True,
-    record: dict | None = None,
+    src: Corpus, en: Corpus, vectors: tuple[np.ndarray, np.ndarray], *, k: int, margin: str, retrieval: str, index: str,
+    expand_duplicates: bool = True, record: dict | None = None, progress: Callable[[int], object] | None = None,
 ) -> tuple[list[tuple[str, str]], np.ndarray]:
-    """Mined (src_id, en_id) candidates with scores, best first.
+    """Mined (src_id, en_id) candidates with scores, best first, from the two sides' `vectors` (one row per line).
 
     A mined text pair is reported for every combination of lines holding those texts
     (`expand_duplicates`, ours), or dropped when either text occurs more than once in its
-    file (XTREME's `bucc_extract`, so such gold pairs can never count). `record` is `mine`'s
-    (an approximate index's measured recall).
+    file (XTREME's `bucc_extract`, so such gold pairs can never count). `record` and
+    `progress` are `mine`'s (an approximate index's measured recall; queries searched).
     """
     from xharness.tasks.mining import mine, unique_lines
 
     # `unify` merges identical sentences before mining and reports each mined text pair for
     # every pair of lines holding those texts (src lines outer, English lines inner, ascending).
     s_idx, t_idx, scores = mine(
-        embed(src.sentences), embed(en.sentences), k=k, margin=margin, retrieval=retrieval, index=index,
-        unify=True, src_texts=src.sentences, tgt_texts=en.sentences, record=record,
+        vectors[0], vectors[1], k=k, margin=margin, retrieval=retrieval, index=index,
+        unify=True, src_texts=src.sentences, tgt_texts=en.sentences, record=record, progress=progress,
     )
     if not np.isfinite(scores).all():
         # A ratio margin divides by the neighbourhood means; embeddings whose neighbours average 0
@@ -119,6 +124,7 @@ class Bucc2018(Task):
     name = "bucc2018"
     version = "1"
     main_metric = "f1"
+    rank_zero_scores = True  # under a launcher the other ranks embed in step and skip the search
     item_record = ItemRecord(
         fields=(
             ItemField("src_id", "str", "id of the candidate's non-English sentence"),
@@ -247,19 +253,26 @@ class Bucc2018(Task):
         h.update(str(self.limit).encode())
         return LanguageData(payload=(dev, test), fingerprint=h.hexdigest(), files=tuple(files))
 
-    def _mine(self, split: Split, embed: Embed) -> tuple[list[tuple[str, str]], np.ndarray, float | None]:
+    def _mine(self, split: Split, vectors: tuple[np.ndarray, np.ndarray], progress) -> tuple[list[tuple[str, str]], np.ndarray, float | None]:
         """Mined pairs, their scores, and an approximate index's measured recall@k (None when exact)."""
         record: dict = {}
         pairs, scores = mine_candidates(
-            split.src, split.en, embed, k=self.k, margin=self.margin, retrieval=self.retrieval, index=self.index,
-            expand_duplicates=self.bucc_protocol != "xtreme", record=record,
+            split.src, split.en, vectors, k=self.k, margin=self.margin, retrieval=self.retrieval, index=self.index,
+            expand_duplicates=self.bucc_protocol != "xtreme", record=record, progress=progress,
         )
         recall = record.get("index_recall")
         return pairs, scores, None if recall is None else recall["recall_at_k"]
 
     def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
         dev, test = data
-        dev_pairs, dev_scores, dev_recall = self._mine(dev, embed)
+        # Every embed call before any search, in the order mining made them (dev, test; source, English),
+        # so a rank that does not score makes the same calls and stops here.
+        vectors = [(embed(split.src.sentences), embed(split.en.sentences)) for split in (dev, test)]
+        if not self.scoring:  # a rank other than 0 under a launcher: rank 0 searches and scores
+            return NOT_SCORED
+        with self.searching(search_size(dev) + search_size(test)) as advance:
+            dev_pairs, dev_scores, dev_recall = self._mine(dev, vectors[0], advance)
+            pairs, scores, recall = self._mine(test, vectors[1], advance)
         dev_correct = np.array([p in dev.gold for p in dev_pairs], dtype=bool)
         tuned = best_threshold(dev_scores, dev_correct, n_gold=len(dev.gold))
         if tuned.threshold is None and self.bucc_protocol == "xtreme":
@@ -269,7 +282,6 @@ class Bucc2018(Task):
             "threshold": tuned.threshold,
             "n_dev_gold": float(len(dev.gold)),
         }
-        pairs, scores, recall = self._mine(test, embed)
         if recall is not None:  # an approximate index: how much of the exact k-NN it found, per split
             metrics.update({"index_recall_dev": dev_recall, "index_recall": recall})
         if test.gold is None:

@@ -13,7 +13,7 @@ indexes, settles that boundary itself).
 from __future__ import annotations
 
 import math
-from typing import Literal, NamedTuple
+from typing import Callable, Literal, NamedTuple
 
 import numpy as np
 
@@ -169,7 +169,9 @@ def _merge_hits(D: np.ndarray, I: np.ndarray, rows: np.ndarray, idx: np.ndarray,
     I[all_rows[keep], rank[keep]] = all_idx[keep]
 
 
-def blocked_two_way_knn(src: np.ndarray, tgt: np.ndarray, *, k: int = 4, block_size: int = BLOCK_SIZE) -> Neighbours:
+def blocked_two_way_knn(
+    src: np.ndarray, tgt: np.ndarray, *, k: int = 4, block_size: int = BLOCK_SIZE, progress: Callable[[int], object] | None = None
+) -> Neighbours:
     """Exact k nearest neighbours both ways from one pass over src x tgt similarity blocks.
 
     Two FAISS searches compute every similarity twice; this computes each block once (one
@@ -183,6 +185,8 @@ def blocked_two_way_knn(src: np.ndarray, tgt: np.ndarray, *, k: int = 4, block_s
         tgt: (m, d) float32 target vectors.
         k: neighbours per vector, capped by the other side's size.
         block_size: rows and columns per similarity block (raised to k when smaller).
+        progress: called with a number of queries as the pass advances; the n + m queries
+            (sources forward, targets backward) are done when the last row block is.
 
     Returns:
         Neighbours with `fwd` of shape (n, min(k, m)) and `bwd` of shape (m, min(k, n));
@@ -231,6 +235,8 @@ def blocked_two_way_knn(src: np.ndarray, tgt: np.ndarray, *, k: int = 4, block_s
                 if hits.size:
                     r, c = np.divmod(hits, width)
                     _merge_hits(col_D, col_I, c, r + r0, S.ravel()[hits])
+        if progress is not None:  # each row block is its share of both directions
+            progress((n + m) * r1 // n - (n + m) * r0 // n)
     return Neighbours(fwd_D, fwd_I, bwd_D, bwd_I)
 
 
@@ -318,7 +324,9 @@ def _pair_dots(queries: np.ndarray, corpus: np.ndarray, I: np.ndarray) -> np.nda
     return out
 
 
-def faiss_knn(queries: np.ndarray, corpus: np.ndarray, *, k: int, index: str = "flat") -> tuple[np.ndarray, np.ndarray]:
+def faiss_knn(
+    queries: np.ndarray, corpus: np.ndarray, *, k: int, index: str = "flat", progress: Callable[[int], object] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """k nearest corpus items of each query by inner product with a FAISS index (GPU when present).
 
     Similarities are recomputed as plain dot products of the returned pairs, so a pair gets the
@@ -330,6 +338,7 @@ def faiss_knn(queries: np.ndarray, corpus: np.ndarray, *, k: int, index: str = "
         corpus: (m, d) float32, L2-normalised, same d.
         k: neighbours per query, capped at m.
         index: "flat" (exact), "hnsw" or "ivf" (approximate); see `build_index`.
+        progress: called with the number of queries of each chunk searched.
 
     Returns:
         (D, I): (n, min(k, m)) float32 similarities and int64 indices, best first.
@@ -350,6 +359,8 @@ def faiss_knn(queries: np.ndarray, corpus: np.ndarray, *, k: int, index: str = "
     for start in range(0, q.shape[0], SEARCH_CHUNK):
         stop = min(start + SEARCH_CHUNK, q.shape[0])
         I[start:stop] = idx.search(q[start:stop], k)[1]
+        if progress is not None:
+            progress(stop - start)
     missing = np.flatnonzero((I < 0).any(axis=1))
     if missing.size:  # rare: redo those queries exactly (on CPU, memory-bounded)
         I[missing] = blocked_two_way_knn(q[missing], c, k=k).fwd_I
@@ -358,14 +369,17 @@ def faiss_knn(queries: np.ndarray, corpus: np.ndarray, *, k: int, index: str = "
     return np.take_along_axis(D, order, axis=1), np.take_along_axis(I, order, axis=1)
 
 
-def two_way_knn(src: np.ndarray, tgt: np.ndarray, *, k: int = 4, index: str = "flat") -> Neighbours:
+def two_way_knn(
+    src: np.ndarray, tgt: np.ndarray, *, k: int = 4, index: str = "flat", progress: Callable[[int], object] | None = None
+) -> Neighbours:
     """k nearest neighbours by inner product in both directions, capped by the other side's size.
 
     `index="flat"` is exact: on CPU a single blocked pass (`blocked_two_way_knn`; about 0.5-0.8x
     the time of two FAISS IndexFlatIP searches at 20k-40k sentences, d=384, on 2 cores, see
     benchmarks/mining.py), on GPU two FAISS searches. `hnsw` and `ivf` are approximate FAISS
     indexes for millions of sentences.
-    Inputs should be L2-normalised.
+    Inputs should be L2-normalised. `progress`, when given, is called with numbers of queries
+    as the search advances: n sources forward and m targets backward, n + m in all.
 
     Example:
         >>> x = np.eye(2, dtype=np.float32); y = np.array([[0, 1], [1, 0], [0.6, 0.8]], np.float32)
@@ -377,7 +391,7 @@ def two_way_knn(src: np.ndarray, tgt: np.ndarray, *, k: int = 4, index: str = "f
     k = check_k(k)
     kind = check_choice(index, "index", INDEXES)
     if kind == "flat" and _num_gpus() == 0:
-        return blocked_two_way_knn(x, y, k=k)
-    fwd_D, fwd_I = faiss_knn(x, y, k=k, index=kind)
-    bwd_D, bwd_I = faiss_knn(y, x, k=k, index=kind)
+        return blocked_two_way_knn(x, y, k=k, progress=progress)
+    fwd_D, fwd_I = faiss_knn(x, y, k=k, index=kind, progress=progress)
+    bwd_D, bwd_I = faiss_knn(y, x, k=k, index=kind, progress=progress)
     return Neighbours(fwd_D, fwd_I, bwd_D, bwd_I)

@@ -19,7 +19,7 @@ import numpy as np
 from xharness.errors import XharnessError
 from xharness.hashing import digest, sha256_bytes
 from xharness.results import LanguageScore
-from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.base import NOT_SCORED, Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.knn import l2_normalize
 from xharness.tasks.topk import blocked_topk, large_side_vectors
@@ -136,6 +136,7 @@ class Lareqa(Task):
     name = "lareqa"
     version = "1"
     main_metric = "map_at_20"
+    rank_zero_scores = True  # under a launcher the other ranks embed in step and skip the search
     split = "test"
     item_record = ItemRecord(
         fields=(
@@ -206,6 +207,8 @@ class Lareqa(Task):
         pool = self.pool()
         candidates = self.pool_vectors(embed)
         queries = l2_normalize(embed([q.text for q in questions]))
+        if not self.scoring:  # a rank other than 0 under a launcher: rank 0 searches and scores
+            return NOT_SCORED
         with self.searching(len(questions)) as advance:
             _, top = blocked_topk(queries, candidates, k=TOP_K, progress=advance)
         ranked = [[pool.ids[i] for i in row] for row in top.tolist()]

@@ -19,7 +19,7 @@ import numpy as np
 from xharness.errors import XharnessError
 from xharness.hashing import digest, sha256_bytes
 from xharness.results import LanguageScore
-from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.base import NOT_SCORED, Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.knn import l2_normalize
 from xharness.tasks.topk import blocked_topk, large_side_vectors
@@ -144,6 +144,7 @@ class MewsliX(Task):
     name = "mewslix"
     version = "1"
     main_metric = "mrr_at_20"
+    rank_zero_scores = True  # under a launcher the other ranks embed in step and skip the search
     split = "dev"  # the class default; `--split` sets the instance's
     item_record = ItemRecord(
         fields=(
@@ -225,8 +226,10 @@ class MewsliX(Task):
         candidates = self.candidate_vectors(embed)
         present = [i for i, text in enumerate(queries.texts) if text is not None]
         ranked: list[list[str]] = [[] for _ in queries.example_ids]
+        vectors = l2_normalize(embed([queries.texts[i] for i in present])) if present else None
+        if not self.scoring:  # a rank other than 0 under a launcher: rank 0 searches and scores
+            return NOT_SCORED
         if present:
-            vectors = l2_normalize(embed([queries.texts[i] for i in present]))
             with self.searching(len(present)) as advance:
                 _, top = blocked_topk(vectors, candidates, k=TOP_K, progress=advance)
             for i, row in zip(present, top.tolist()):

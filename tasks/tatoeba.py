@@ -17,7 +17,7 @@ import numpy as np
 
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore
-from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.base import NOT_SCORED, Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.options import K, MARGIN
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.hub_tatoeba import MtebTatoeba, XtremeTatoeba
@@ -66,6 +66,7 @@ class Tatoeba(Task):
     name = "tatoeba"
     version = "1"
     main_metric = "accuracy"
+    rank_zero_scores = True  # under a launcher the other ranks embed in step and skip the search
     item_record = ItemRecord(
         fields=(
             ItemField("predicted", "int", "index of the retrieved target sentence (English query, top-1 cosine)"),
@@ -161,6 +162,8 @@ class Tatoeba(Task):
         english, other = data
         en_vecs = l2_normalize(embed(english))
         xx_vecs = l2_normalize(embed(other))
+        if not self.scoring:  # a rank other than 0 under a launcher: rank 0 searches and scores
+            return NOT_SCORED
         metrics, items = score_retrieval(en_vecs, xx_vecs, k=self.k, margin=self.margin)
         score = LanguageScore(main_score=metrics["accuracy"], metrics=metrics, n=len(english))
         return LanguageOutcome(score=score, items=items)

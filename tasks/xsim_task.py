@@ -22,7 +22,7 @@ import numpy as np
 
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore, TaskResult
-from xharness.tasks.base import Embed, LanguageData, LanguageOutcome, Task
+from xharness.tasks.base import NOT_SCORED, Embed, LanguageData, LanguageOutcome, Task
 from xharness.tasks.item_records import ItemField, ItemRecord
 from xharness.tasks.languages import match_code
 from xharness.tasks.options import TaskOption
@@ -104,6 +104,7 @@ class XsimTask(Task):
 
     version = "1"
     main_metric = "xsim"
+    rank_zero_scores = True  # under a launcher the other ranks embed in step and skip the search
     higher_is_better = False
     english_code: ClassVar[str]
     item_record = ItemRecord(
@@ -221,17 +222,22 @@ class XsimTask(Task):
             loaded = self.load(languages)
         self._payloads = {lang: data.payload for lang, data in loaded.items() if data.payload is not None}
         result = super().run(embed, loaded=loaded, **kwargs)
-        if self.direction == "nway":
+        if self.direction == "nway" and not self.scoring:
+            self._nway_vectors(embed)  # the embed calls rank 0's matrix makes when no language made them
+        elif self.direction == "nway":
             langs = list(self._payloads)
             rates, _ = self._nway(embed)
             rows = [[None if a == b else float(rates[a, b]) for b in range(len(langs))] for a in range(len(langs))]
             result.task["protocol"]["matrix"] = {"languages": langs, "rows": "query language", "columns": "candidate language", "xsim": rows}
         return result
 
+    def _nway_vectors(self, embed: Embed) -> list[np.ndarray]:
+        return [self._embed_once(lang, self._payloads[lang].texts, embed) for lang in self._payloads]
+
     def _nway(self, embed: Embed) -> tuple[np.ndarray, list[np.ndarray]]:
         if self._matrix is None:
             langs = list(self._payloads)
-            vectors = [self._embed_once(lang, self._payloads[lang].texts, embed) for lang in langs]
+            vectors = self._nway_vectors(embed)
             texts = [self._payloads[lang].texts for lang in langs] if self.errors_by == "text" else None
             self._matrix = xsim_matrix(vectors, texts, k=self.k, margin=self.margin)
         return self._matrix
@@ -243,6 +249,9 @@ class XsimTask(Task):
         return best, score
 
     def evaluate_language(self, lang: str, data: Any, embed: Embed) -> LanguageOutcome:
+        if self.direction == "nway" and not self.scoring:  # a rank other than 0 under a launcher: rank 0 scores
+            self._nway_vectors(embed)
+            return NOT_SCORED
         if self.direction == "nway":
             rates, shares = self._nway(embed)
             row = list(self._payloads).index(lang)
@@ -256,14 +265,18 @@ class XsimTask(Task):
         by_text = self.errors_by == "text"
         xx = self._embed_once(lang, data.texts, embed)
         en = self._embed_once(self.english_code, data.english, embed)
+        negatives = data.hard_negatives
+        # Every embed call before the first search, so a rank that does not score makes the same calls.
+        hard = self._embed_once("\0hard negatives", negatives.texts, embed) if negatives is not None and negatives.texts else None
+        if not self.scoring:  # a rank other than 0 under a launcher: rank 0 searches and scores
+            return NOT_SCORED
         queries, candidates, texts = (xx, en, data.english) if self.direction == "xx-en" else (en, xx, data.texts)
         best, score = self._retrieve(queries, candidates)
         wrong = errors(best, texts if by_text else None)
         metrics: dict[str, float] = {"xsim": 100.0 * float(wrong.mean()), "n_errors": float(wrong.sum())}
         items: dict[str, list] = {"retrieved": best.tolist(), "margin": score.astype(float).tolist(), "error": wrong.astype(int).tolist()}
-        negatives = data.hard_negatives
         if negatives is not None:
-            candidates = np.vstack([en, self._embed_once("\0hard negatives", negatives.texts, embed)]) if negatives.texts else en
+            candidates = en if hard is None else np.vstack([en, hard])
             pool = data.english + negatives.texts
             best_pp, score_pp = self._retrieve(xx, candidates)
             wrong_pp = errors(best_pp, pool if by_text else None)

@@ -1,5 +1,5 @@
 """Build BUCC 2018-format folders for tests: real parallel sentences from the shared Tatoeba files,
-hidden among non-parallel distractors on both sides, with gold pairs."""
+hidden among non-parallel distractors on both sides, with gold pairs; or a tiny made-up pair of splits."""
 
 from __future__ import annotations
 
@@ -41,3 +41,18 @@ def build_from_tatoeba(folder: Path, lang: str = "de", *, n_parallel: int = 80, 
         gold = [(i, i) for i in range(n_parallel)]
         write_split(folder, lang, split, src, en, gold, seed=split_index)
     return folder
+
+
+ANIMALS, PLACES = ("cat", "dog", "bird", "fish"), ("house", "river", "market", "garden", "hill")
+TIERE, ORTE = ("Katze", "Hund", "Vogel", "Fisch"), ("Haus", "Fluss", "Markt", "Garten", "Hügel")
+
+
+def build_made_up(root: Path) -> Path:
+    """Made-up dev and test splits: 12 translation pairs, 4 unrelated lines a side, one German line twice."""
+    for seed, split in enumerate(("dev", "test")):
+        de = [f"Die {TIERE[i % 4]} wartet am {ORTE[i % 5]} Nummer {i + 20 * seed}" for i in range(12)]
+        en = [f"The {ANIMALS[i % 4]} waits at the {PLACES[i % 5]} number {i + 20 * seed}" for i in range(12)]
+        de += [f"Heute regnet es in Stadt {i}" for i in range(4)] + [de[3]]
+        en += [f"Trains leave the station at {i} o'clock" for i in range(4)]
+        write_split(root, "de", split, de, en, [(i, i) for i in range(12)] + [(16, 3)], seed=seed)
+    return root

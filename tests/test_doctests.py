@@ -8,6 +8,7 @@ import pytest
 MODULES = (
     "xharness.tasks.knn",
     "xharness.tasks.mining",
+    "xharness.tasks.margins",
     "xharness.tasks.xsim",
     "xharness.tasks.languages",
     "xharness.tasks.threshold",

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from xharness.progress import ProgressLog
 
 # A run of `eval` in a child process with a slow fake model, stderr captured (a pipe, not a terminal).
@@ -111,3 +113,38 @@ def test_search_phase_lines_with_queries_per_second_and_time_left(tmp_path):
     running = [line for line in lines if " search lareqa en: 40/100 queries (40%)" in line]
     assert len(running) >= 2 and re.search(r"queries/s, \d+s left$", running[-2]), lines
     assert running[-1].endswith("queries/s done")  # the log's end closes the phase: no time left shown
+
+
+def test_bucc_mining_reports_a_search_phase_in_a_log(tmp_path):
+    """BUCC's two-way searches (dev and test, after both are encoded) are one `search bucc2018 de` phase."""
+    from bucc_fixture import build_made_up
+    from fakes import CharNgramAdapter
+    from xharness.embedding import Embedder
+    from xharness.tasks.bucc import Bucc2018
+
+    stream = io.StringIO()
+    log = ProgressLog("text", stream=stream, interval=0.05)
+    embed = Embedder(CharNgramAdapter(), progress=log.progress, search=log.search, label="bucc2018")
+    Bucc2018(build_made_up(tmp_path)).run(embed, model={"name": "char"}, languages=["de"])
+    log.close()
+    lines = stream.getvalue().splitlines()
+    assert all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines), lines
+    phases = [line.split(": ")[0].split(" ", 1)[1] for line in lines]
+    assert phases[0] == "encoding bucc2018 de" and phases[-1] == "search bucc2018 de", lines  # encoded first, then searched
+    # each split: 16 distinct German lines (one repeats) and 16 English, forward and backward: 64 queries in all
+    assert re.search(r"search bucc2018 de: 0/64 queries \(0%\)", lines[phases.index("search bucc2018 de")]), lines
+    assert re.search(r"search bucc2018 de: 64/64 queries \(100%\), \d+ queries/s done$", lines[-1]), lines
+
+
+def test_two_way_search_progress_adds_up_to_both_directions():
+    """Exact blocked pass and FAISS alike: n sources forward plus m targets backward, in steps."""
+    from xharness.tasks.knn import blocked_two_way_knn, l2_normalize, two_way_knn
+
+    rng = np.random.default_rng(0)
+    x, y = l2_normalize(rng.standard_normal((10, 8))), l2_normalize(rng.standard_normal((7, 8)))
+    steps: list[int] = []
+    exact = blocked_two_way_knn(x, y, k=3, block_size=3, progress=steps.append)
+    assert sum(steps) == 17 and len(steps) == 4 and all(s > 0 for s in steps)  # one step per row block
+    steps.clear()
+    approximate = two_way_knn(x, y, k=3, index="hnsw", progress=steps.append)
+    assert steps == [10, 7] and approximate.fwd_I.shape == exact.fwd_I.shape
