@@ -140,12 +140,15 @@ def _data_source(value: str | None) -> Path | str | None:
 @click.option("--overwrite", is_flag=True, help="Run again even when a result exists.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default: $XHARNESS_CACHE/embeddings, ~/.cache/xharness/embeddings).")
+@click.option("--stream/--no-stream", default=None,
+              help="hf: data read in batches where it lies (streamed), or through a prepared Arrow copy. Default: streamed "
+              "for a hub-layout folder, map-style for a hub set, the offline cache and save_to_disk; changes no number.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the checkpoint's own Python code to run.")
 @click.option("--log-to", "trackers", multiple=True, metavar="tensorboard[:DIR]|wandb[:PROJECT]",
               help="Also log each result this run writes to TensorBoard or W&B (repeatable; needs the package: pip install 'xharness[tensorboard]').")
 @_log_options
 def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batch_size, device, pooling, layer,
-                 max_length, dtype, max_tokens, limit, overwrite, no_cache, cache_dir, trust_remote_code, trackers, quiet,
+                 max_length, dtype, max_tokens, limit, overwrite, no_cache, cache_dir, stream, trust_remote_code, trackers, quiet,
                  log_format, **task_flags) -> None:
     """Evaluate MODEL (a checkpoint folder, a plugin name, or a hub id when online)."""
     from xharness.adapters.options import AdapterOptions
@@ -167,7 +170,8 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
         layer_sweep=layer if is_sweep(layer) else None,
         limit=limit,
         task_options={key: value for key, value in task_flags.items() if value is not None},
-        run=RunOptions(out_dir=out_dir, batch_size=batch_size, overwrite=overwrite, cache=not no_cache, cache_dir=cache_dir),
+        run=RunOptions(out_dir=out_dir, batch_size=batch_size, overwrite=overwrite, cache=not no_cache, cache_dir=cache_dir,
+                       stream=stream),
     )
     from xharness.distributed import is_main
 

@@ -15,6 +15,12 @@ Which configuration holds which language is the task's business (its `hub_reader
 `xharness.tasks.hub_readers`); this module opens configurations and splits, turns every failure
 into one `XharnessError` line, and says where the rows came from (`provenance`), so a result
 records the data set, configuration, revision and fingerprint it was computed on.
+
+Streaming (`datasets.load_dataset(..., streaming=True)`): a hub-layout folder is streamed by default
+(its parquet/JSON files are read in batches where they lie; no Arrow copy is prepared), an online
+hub set with `--stream` (never downloaded whole). save_to_disk folders and the offline cache are
+memory-mapped Arrow already and stay map-style; `--no-stream` prepares a folder's Arrow copy. The
+methods below answer the same for both (`xharness.hub_stream` reads the batches).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from xharness.errors import XharnessError
-from xharness.hashing import sha256_bytes
+from xharness.hub_stream import Tally, batches, files_stamp, first_row_columns, hub_commit, is_streamed
 from xharness.suggest import did_you_mean
 
 PREFIX = "hf:"
@@ -130,8 +136,12 @@ class HubDataset:
 
     ref: HubReference
     kind: str = ""  # "save_to_disk", "folder" (hub layout) or "hub"
+    stream: bool | None = None  # None: the default, streamed for a hub-layout folder only (`--stream`/`--no-stream`)
+    batch_size: int = 10_000  # rows per batch handed to a reader
     _loaded: dict[tuple[str | None, str], Any] = field(default_factory=dict, repr=False)
     _disk: Any = field(default=None, repr=False)
+    _tallies: dict[tuple[str | None, str], Tally] = field(default_factory=dict, repr=False)
+    _commit: Any = field(default=False, repr=False)  # a streamed hub set's commit, once asked (False: not yet)
 
     def __post_init__(self) -> None:
         if self.ref.local:
@@ -144,6 +154,20 @@ class HubDataset:
     @property
     def name(self) -> str:
         return self.ref.name
+
+    @property
+    def streaming(self) -> bool:
+        """Whether splits are read as `IterableDataset`s. Offline, a hub set is its prepared (memory-mapped) cache."""
+        if self.kind == "save_to_disk" or (self.kind == "hub" and offline()):
+            return False
+        return self.kind == "folder" if self.stream is None else self.stream
+
+    def set_stream(self, stream: bool | None) -> None:
+        """Choose map-style (False), streamed (True) or the default (None); what was opened is opened again."""
+        if stream != self.stream:
+            self.stream = stream
+            self._loaded.clear()
+            self._tallies.clear()
 
     # -- what the data set holds ---------------------------------------------------------------
 
@@ -173,7 +197,7 @@ class HubDataset:
         return list(self._open(config).keys())
 
     def split(self, config: str | None, split: str):
-        """One split of one configuration as a `datasets.Dataset` (memory-mapped Arrow, not a copy)."""
+        """One split of one configuration: a `datasets.Dataset` (memory-mapped Arrow), or streamed an `IterableDataset`."""
         parts = self._open(config)
         if split not in parts:
             raise XharnessError(
@@ -183,7 +207,8 @@ class HubDataset:
         return parts[split]
 
     def columns(self, config: str | None, split: str) -> list[str]:
-        return list(self.split(config, split).column_names)
+        data = self.split(config, split)
+        return list(data.column_names) if data.column_names is not None else first_row_columns(data)
 
     def require_columns(self, config: str | None, split: str, needed: tuple[str, ...]) -> None:
         """Refuse, in one line, a split that lacks a column the task's schema reads."""
@@ -195,28 +220,36 @@ class HubDataset:
                 f"(columns: {', '.join(have) or 'none'}); this is not the schema the task reads"
             )
 
-    def rows(self, config: str | None, split: str, columns: tuple[str, ...], *, batch_size: int = 10_000) -> Iterator[dict[str, list]]:
-        """The split's columns in batches (a large or streamed set is never copied whole)."""
-        data = self.split(config, split).select_columns(list(columns))
-        for batch in data.iter(batch_size=batch_size):
-            yield batch
+    def rows(
+        self, config: str | None, split: str, columns: tuple[str, ...], *, limit: int | None = None, batch_size: int | None = None,
+    ) -> Iterator[dict[str, list]]:
+        """The split's columns in batches, the first `limit` rows when given (a large or streamed set is never copied whole).
+
+        Streamed, a reader that stops taking batches stops the reading: the rest is never pulled.
+        """
+        data = self.split(config, split)
+        tally = self._tallies.setdefault((config, split), Tally()) if is_streamed(data) else None
+        where = f"{self.ref.text}{'' if config in (None, 'default') else ' config ' + repr(config)} split {split!r}"
+        yield from batches(
+            data, list(columns), batch_size=batch_size or self.batch_size, limit=limit, tally=tally,
+            failed=lambda error: XharnessError(f"{where}: cannot read ({_one_line(error)})"),
+        )
 
     def column(self, config: str | None, split: str, name: str, *, limit: int | None = None) -> list:
         """One column as a list (the first `limit` rows when given)."""
-        data = self.split(config, split)
-        if limit is not None:
-            data = data.select(range(min(limit, data.num_rows)))
-        return list(data[name])
+        return [value for batch in self.rows(config, split, (name,), limit=limit) for value in batch[name]]
 
     def feature_names(self, config: str | None, split: str, column: str) -> list[str] | None:
-        """The class names of a `ClassLabel` column (None for any other feature)."""
-        feature = self.split(config, split).features.get(column)
+        """The class names of a `ClassLabel` column (None for any other feature, or a stream of unknown features)."""
+        feature = (self.split(config, split).features or {}).get(column)
         names = getattr(feature, "names", None)
         return list(names) if isinstance(names, list) else None
 
     def provenance(self, config: str | None, split: str) -> dict[str, Any]:
         """Where one split's rows came from: recorded in the result beside the data fingerprint."""
         data = self.split(config, split)
+        if is_streamed(data):
+            return self._stream_provenance(config, split)
         return {
             "dataset": self.name,
             "reference": self.ref.text,
@@ -226,6 +259,31 @@ class HubDataset:
             "revision": _revision_of(data) or self.ref.revision,  # the commit read, where the cache says it
             "fingerprint": data._fingerprint,
             "rows": data.num_rows,
+        }
+
+    def _stream_provenance(self, config: str | None, split: str) -> dict[str, Any]:
+        """A stream has no `_fingerprint` and no row count: the files (folder) or commit (hub) read, and the rows pulled."""
+        tally = self._tallies.get((config, split), Tally())
+        if self.kind == "folder":
+            fingerprint = files_stamp(Path(self.ref.path).expanduser(), with_path=False)
+            what, revision = "the folder's files: relative names, sizes and modification times", self.ref.revision
+        else:
+            if self._commit is False:
+                self._commit = hub_commit(self.ref.path, self.ref.revision)
+            fingerprint = revision = self._commit or self.ref.revision
+            what = "the hub commit read"
+        return {
+            "dataset": self.name,
+            "reference": self.ref.text,
+            "source": self.kind,
+            "config": config,
+            "split": split,
+            "revision": revision,
+            "fingerprint": fingerprint,
+            "fingerprint_of": what,
+            "rows": tally.rows if tally.complete else None,  # unknown unless a pass read to the end
+            "rows_read": tally.rows,
+            "streamed": True,
         }
 
     # -- opening -------------------------------------------------------------------------------
@@ -258,9 +316,10 @@ class HubDataset:
             self._check_cached_revision(cached)
         # `datasets` keys a local folder's prepared copy by the folder's name and config only, so a second
         # folder of the same name (or this one edited) would be served the first one's rows: key it ourselves.
-        cache_dir = _folder_cache(Path(path)) if self.kind == "folder" else None
+        streaming = self.streaming
+        cache_dir = _folder_cache(Path(path)) if self.kind == "folder" and not streaming else None
         try:
-            opened = datasets.load_dataset(path, config, revision=self.ref.revision, cache_dir=cache_dir)
+            opened = datasets.load_dataset(path, config, revision=self.ref.revision, cache_dir=cache_dir, streaming=streaming)
             self._check_read_revision(opened)
             return opened
         except XharnessError:
@@ -316,18 +375,8 @@ class HubDataset:
 
 
 def _folder_cache(folder: Path) -> str:
-    """A cache folder of its own for a hub-layout folder: by its resolved path and its files' sizes and times."""
-    folder = folder.resolve()
-    stamp = [str(folder)]
-    files = []
-    for top, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git, .cache: not the data
-        files += [Path(top) / name for name in names if not name.startswith(".")]
-    for path in sorted(files):
-        info = path.stat()
-        stamp.append(f"{path.relative_to(folder)}\0{info.st_size}\0{info.st_mtime_ns}")
-    key = sha256_bytes("\n".join(stamp).encode("utf-8"))[:16]
-    return str(_cache_root() / "xharness-folders" / key)
+    """A cache folder of its own for a hub-layout folder read map-style: by its resolved path and its files' sizes and times."""
+    return str(_cache_root() / "xharness-folders" / files_stamp(folder, with_path=True)[:16])
 
 
 def _revision_of(data: Any) -> str | None:
@@ -344,6 +393,6 @@ def _shorten(names: list[str], most: int = 12) -> str:
     return shown + (f", ... ({len(names)} in all)" if len(names) > most else "")
 
 
-def open_reference(value: str) -> HubDataset:
+def open_reference(value: str, *, stream: bool | None = None) -> HubDataset:
     """Parse and open `hf:...` (nothing is read until a configuration is asked for)."""
-    return HubDataset(parse_reference(value))
+    return HubDataset(parse_reference(value), stream=stream)

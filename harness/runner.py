@@ -42,6 +42,8 @@ class RunOptions:
     overwrite: bool = False
     cache: bool = True
     cache_dir: Path | None = None  # default: $XHARNESS_CACHE/embeddings
+    # `hf:` data read streamed (True), map-style (False), or by default (None: a hub-layout folder streams).
+    stream: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,10 @@ def build_task(task_cls: type[Task], request: EvalRequest) -> Task:
     """The task with the options it declares; the others stay for the tasks that declare them."""
     names = {option.name for option in task_cls.options}
     options = {key: value for key, value in request.task_options.items() if key in names}
-    return task_cls(request.data_dir, limit=request.limit, **options)
+    task = task_cls(request.data_dir, limit=request.limit, **options)
+    if task.hub is not None:  # before any row is read: the hub readers open splits lazily
+        task.hub.set_stream(request.run.stream)
+    return task
 
 
 @dataclass

@@ -197,6 +197,8 @@ class Task(ABC):
         }
         if self.hub.ref.revision:
             record["source"]["revision"] = self.hub.ref.revision
+        if self.hub.streaming:
+            record["source"]["streamed"] = True  # read in batches where it lies (no prepared copy); changes no number
         if self.hub_reader.limitation:
             record["limitation"] = self.hub_reader.limitation
         return record

@@ -191,10 +191,12 @@ class MtebBucc(_BuccReader):
 
     def _listed(self, config: str, split: str, sides: _Sides) -> _Sides:
         """The earlier layout: one row of lists, gold as 1-based (source, English) positions."""
-        data = self.hub.split(config, split)
-        if data.num_rows != 1:
-            raise XharnessError(f"{sides.where}: expected one row of sentence lists beside 'gold', found {data.num_rows}")
-        record = data[0]
+        # Two rows at most are pulled (a stream has no row count): one is the layout, a second refuses it.
+        head = [batch for batch in self.hub.rows(config, split, ("sentence1", "sentence2", "gold"), limit=2)]
+        found = sum(len(batch["gold"]) for batch in head)
+        if found != 1:
+            raise XharnessError(f"{sides.where}: expected one row of sentence lists beside 'gold', found {'more than one' if found > 1 else 0}")
+        record = {column: values[0] for batch in head[:1] for column, values in batch.items()}
         for side, column in ((sides.src, "sentence1"), (sides.en, "sentence2")):
             values = record[column]
             if not isinstance(values, list):

@@ -293,8 +293,9 @@ def test_two_folders_of_the_same_name_are_never_served_each_others_rows(tmp_path
 
     first = hub_folder(tmp_path / "a", "mteb/tatoeba-bitext-mining", {"deu-eng": {"test": {"sentence1": GERMAN[:2], "sentence2": ENGLISH[:2]}}})
     second = hub_folder(tmp_path / "b", "mteb/tatoeba-bitext-mining", {"deu-eng": {"test": {"sentence1": GERMAN[2:5], "sentence2": ENGLISH[2:5]}}})
-    rows = [open_reference(f"hf:{folder}").column("deu-eng", "test", "sentence1") for folder in (first, second)]
-    assert rows == [GERMAN[:2], GERMAN[2:5]]
+    for stream in (None, False):  # streamed (the default for a folder), and map-style through a prepared copy
+        rows = [open_reference(f"hf:{folder}", stream=stream).column("deu-eng", "test", "sentence1") for folder in (first, second)]
+        assert rows == [GERMAN[:2], GERMAN[2:5]]
 
 
 @pytest.mark.parametrize("task", ["ntrex", "lareqa", "mewslix"])
