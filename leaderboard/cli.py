@@ -188,6 +188,8 @@ def export_command(results_dir, fmt, out, trackers, skip_invalid) -> None:
 
     if fmt is None and not trackers:
         raise XharnessError("give -f/--format (mteb, long, jsonl) or --log-to (tensorboard[:DIR], wandb[:PROJECT])")
+    if fmt == "mteb" and out is None:  # refused before anything is logged
+        raise XharnessError("--format mteb needs -o/--out (a folder to write the model folders into)")
     trackers = [parse_tracker(spec) for spec in trackers]
     for tracker in trackers:
         require(tracker)
@@ -202,8 +204,6 @@ def export_command(results_dir, fmt, out, trackers, skip_invalid) -> None:
     if fmt is None:
         return
     if fmt == "mteb":
-        if out is None:
-            raise XharnessError("--format mteb needs -o/--out (a folder to write the model folders into)")
         written, left_out = write_mteb(collection.entries, out)
         for source, why in left_out:
             _warn(f"not exported to MTEB's format: {source}: {why}")
