@@ -48,7 +48,7 @@ def test_an_ambiguous_baseline_names_the_candidates(tree):
                     "give one of these labels (or its folder)")
 
 
-@pytest.mark.parametrize("baseline", ["better [demo/better]", "demo/better"])
+@pytest.mark.parametrize("baseline", ["better [demo/better]", "demo/better", "demo/better/", "./demo/better"])  # as a shell completes it
 def test_the_folder_qualified_label_or_the_folder_picks_one(tree, baseline):
     rep = build_report(tree, baseline=baseline, n_resamples=B)
     assert (rep.baseline.label, rep.baseline.folder) == ("better [demo/better]", "demo/better")
