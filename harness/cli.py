@@ -186,6 +186,10 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
 def _log_to_trackers(outcome, out_dir: Path, trackers) -> None:
     from xharness.leaderboard.trackers import TrackedResult, log_results
 
+    if trackers and outcome.skipped:  # said, not silently left out: the user asked for them to be logged
+        specs = " ".join(f"--log-to {tracker}" for tracker in trackers)
+        click.echo(f"not logged (finished before this run, skipped): {', '.join(map(str, outcome.skipped))}; "
+                   f"`xharness export {out_dir} {specs}` logs every finished result", err=True)
     if not trackers or not outcome.results:
         return
     tracked = []

@@ -97,6 +97,11 @@ def test_eval_logs_the_results_it_writes(tiny_bert_dir, tatoeba_dir, tmp_path): 
     values, _, _ = scalars_of(logs / "tiny" / "tatoeba")
     assert values["main_score/de"] == pytest.approx(written["scores"]["de"]["main_score"]) and values["n/de"] == 4
     assert sorted(written["scores"]) == ["de", "fr"] and "main_score/fr" in values  # -l takes a comma-separated list too
+    # Run again: the result is finished and skipped. Was: nothing logged and nothing said.
+    again = run("eval", tiny_bert_dir, "-l", "de", "-l", "fr", "--data-dir", tatoeba_dir, "-o", tmp_path / "results",
+                "--name", "tiny", "--log-to", f"tensorboard:{logs}", "--quiet")
+    assert again.exit_code == 0 and "logged:" not in again.output, again.output
+    assert "not logged (finished before this run, skipped)" in again.stderr and "xharness export" in again.stderr
 
 
 @pytest.mark.parametrize("tracker, package", [("wandb", "wandb"), ("tensorboard", "tensorboard")])
