@@ -82,6 +82,9 @@ def parse_reference(value: str) -> HubReference:
         return HubReference(text=value, path=str(Path(folder).expanduser()), config=named)
     if Path(body).expanduser().exists() or (folder and Path(folder).expanduser().exists()):
         raise XharnessError(f"{value}: a file, not a folder (a local dataset must be a folder)")
+    pinned, _, _ = body.partition("@")
+    if "@" in body and Path(pinned).expanduser().is_dir():
+        raise XharnessError(f"{value}: a local folder has no revisions; drop the '@...'")
     config = revision = None
     if ":" in body:
         body, config = body.split(":", 1)

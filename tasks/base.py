@@ -204,6 +204,8 @@ class Task(ABC):
         """The languages to run: the default set, 'all', or the user's codes (checked)."""
         available = self.languages_present()
         if not available:
+            if self.hub is not None and self.hub.ref.config is not None:
+                raise XharnessError(f"{self.data_dir}: config {self.hub.ref.config!r}, named in the reference, holds no {self.name} data")
             if self.hub is not None:  # the file layout is not what a data set reference lacks
                 raise XharnessError(
                     f"{self.data_dir}: no {self.name} configuration in this data set (configurations: {shorten(self.hub.configs())})"

@@ -155,9 +155,14 @@ def test_a_bad_config_a_file_and_an_empty_split_are_named_as_such(tmp_path):
                    "no configuration 'deu-en'; did you mean 'deu-eng'? (configurations: deu-eng, fra-eng)", out=out)
     assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{folder}", "-l", "ru", "-o", out),
                    "no tatoeba data for language 'ru' (languages here: de, fr)", out=out)
-    paws = hub_folder(tmp_path / "hub", "google/xtreme", {"PAWS-X.de": {"test": {"sentence1": ["a"], "sentence2": ["b"], "label": ["0"]}}})
+    paws = hub_folder(tmp_path / "paws", "google/xtreme", {"PAWS-X.de": {"test": {"sentence1": ["a"], "sentence2": ["b"], "label": ["0"]}}})
     assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{paws}", "-o", out),
                    "no tatoeba configuration in this data set (configurations: PAWS-X.de)", out=out)
+    assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{folder}@v1", "-o", out),
+                   "a local folder has no revisions", out=out)  # was: "no such folder"
+    xtreme = hub_folder(tmp_path / "hub", "google/xtreme", {"bucc18.de": {"test": {"source_sentence": ["a"], "target_sentence": ["b"]}}})
+    assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{xtreme}:bucc18.de", "-o", out),
+                   "config 'bucc18.de', named in the reference, holds no tatoeba data", out=out)
     a_file = tmp_path / "notes.txt"
     a_file.write_text("x", encoding="utf-8")
     for ref in (f"hf:{a_file}", f"hf:{a_file}:deu-eng"):
