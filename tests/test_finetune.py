@@ -185,6 +185,18 @@ def test_values_that_would_fail_after_training_are_refused_before_it(marker_data
     Classify(marker_data, finetune=True, save_finetuned=str(tmp_path / "new" / "folder"))  # not there yet: fine
 
 
+@pytest.mark.parametrize("flag", [["--layer", "1"], ["--layer", "all"], ["--pooling", "cls"], ["--max-length", "64"], ["--max-tokens", "99"]])
+def test_embedding_options_are_refused_for_a_run_that_only_fine_tunes(marker_data, tmp_path, flag):
+    # Was: accepted, ignored by the training, and recorded in the result's model record as if they had shaped it.
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["eval", str(tmp_path / "no-model"), "-t", "classify", "--finetune", "--data-dir", str(marker_data),
+                                    "-o", str(out), *flag])
+    assert run.exit_code == 2 and run.output.strip().splitlines() == [
+        f"xharness: error: {flag[0]} {flag[1]} shapes embeddings, and --finetune trains the whole encoder with a head on its own "
+        "pooled output; leave it out (the fine-tuning length is --ft-max-length)"], run.output
+    assert not out.exists()
+
+
 def test_ft_max_length_beyond_the_position_table_is_cut_there(tiny_bert_dir):
     # Was: --ft-max-length 1000 on a 128-position BERT failed inside the model on the first long item (a traceback).
     import json
