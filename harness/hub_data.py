@@ -159,9 +159,10 @@ class HubDataset:
     def configs(self) -> list[str]:
         """The configuration names (one, 'default', for a save_to_disk folder); a `:CONFIG` reference narrows to it."""
         if self.ref.config is not None:
-            # A local copy's configurations are all there: one it lacks is said here, not later as "no data for the task".
-            # (A hub set's may be on the hub but not in the cache: loading it says which.)
-            known = self._known_configs_quietly() if self.kind != "hub" else []
+            # A hub-layout folder's configurations are all in its README: one it lacks is said here, not later as
+            # "no data for the task". (A hub set's may be on the hub but not in the cache: loading it says which; a
+            # save_to_disk folder holds one, and `:CONFIG` says which one it is.)
+            known = self._known_configs_quietly() if self.kind == "folder" else []
             if known and self.ref.config not in known:
                 raise XharnessError(
                     f"{self.ref.text}: no configuration {self.ref.config!r}{did_you_mean(self.ref.config, known)} "

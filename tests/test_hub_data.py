@@ -163,6 +163,10 @@ def test_a_bad_config_a_file_and_an_empty_split_are_named_as_such(tmp_path):
     xtreme = hub_folder(tmp_path / "hub", "google/xtreme", {"bucc18.de": {"test": {"source_sentence": ["a"], "target_sentence": ["b"]}}})
     assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{xtreme}:bucc18.de", "-o", out),
                    "config 'bucc18.de', named in the reference, holds no tatoeba data", out=out)
+    # A save_to_disk folder holds one configuration: `:CONFIG` says which it is, and is not refused.
+    disk = save_to_disk_folder(tmp_path / "disk" / "mteb" / "tatoeba-bitext-mining", {"test": {"sentence1": GERMAN, "sentence2": ENGLISH}})
+    assert xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{disk}:fra-eng", "-l", "de", "-o", out).stderr.strip() == (
+        f"xharness: error: hf:{disk}:fra-eng: no tatoeba data for language 'de' (languages here: fr)")
     a_file = tmp_path / "notes.txt"
     a_file.write_text("x", encoding="utf-8")
     for ref in (f"hf:{a_file}", f"hf:{a_file}:deu-eng"):
