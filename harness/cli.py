@@ -152,13 +152,14 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
     from xharness.layers import is_sweep
     from xharness.leaderboard.trackers import parse_tracker, require
     from xharness.runner import EvalRequest, RunOptions, run_eval
+    from xharness.tasks.languages import split_codes
 
     trackers = [parse_tracker(spec) for spec in trackers]
     for tracker in trackers:  # a missing package is refused before the model loads
         require(tracker)
 
     request = EvalRequest(
-        model=model, tasks=tuple(tasks), languages=tuple(code.strip() for value in languages for code in value.split(",") if code.strip()),
+        model=model, tasks=tuple(tasks), languages=split_codes(languages),
         data_dir=_data_source(data_dir), adapter=adapter, name=name,
         adapter_options=AdapterOptions(
             pooling=pooling, layer=None if is_sweep(layer) else _parse_layer(layer), max_length=max_length,
