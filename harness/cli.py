@@ -155,13 +155,14 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
     from xharness.layers import is_sweep
     from xharness.leaderboard.trackers import parse_tracker, require
     from xharness.runner import EvalRequest, RunOptions, run_eval
+    from xharness.tasks.languages import split_codes
 
     trackers = [parse_tracker(spec) for spec in trackers]
     for tracker in trackers:  # a missing package is refused before the model loads
         require(tracker)
 
     request = EvalRequest(
-        model=model, tasks=tuple(tasks), languages=tuple(code.strip() for value in languages for code in value.split(",") if code.strip()),
+        model=model, tasks=tuple(tasks), languages=split_codes(languages),
         data_dir=_data_source(data_dir), adapter=adapter, name=name,
         adapter_options=AdapterOptions(
             pooling=pooling, layer=None if is_sweep(layer) else _parse_layer(layer), max_length=max_length,
@@ -190,6 +191,10 @@ def eval_command(model, tasks, languages, data_dir, out_dir, adapter, name, batc
 def _log_to_trackers(outcome, out_dir: Path, trackers) -> None:
     from xharness.leaderboard.trackers import TrackedResult, log_results
 
+    if trackers and outcome.skipped:  # said, not silently left out: the user asked for them to be logged
+        specs = " ".join(f"--log-to {tracker}" for tracker in trackers)
+        click.echo(f"not logged (finished before this run, skipped): {', '.join(map(str, outcome.skipped))}; "
+                   f"`xharness export {out_dir} {specs}` logs every finished result", err=True)
     if not trackers or not outcome.results:
         return
     tracked = []

@@ -25,6 +25,7 @@ methods below answer the same for both (`xharness.hub_stream` reads the batches)
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -79,11 +80,17 @@ def parse_reference(value: str) -> HubReference:
     body = value[len(PREFIX):] if value.startswith(PREFIX) else value
     if not body.strip():
         raise XharnessError(f"{value!r}: a dataset reference needs a name after 'hf:' (hf:OWNER/NAME[@REVISION][:CONFIG])")
+    # A local folder is kept with `~` expanded: `datasets` is given this path and does not expand it.
     if Path(body).expanduser().is_dir():
-        return HubReference(text=value, path=body)
+        return HubReference(text=value, path=str(Path(body).expanduser()))
     folder, _, named = body.rpartition(":")
     if folder and named and Path(folder).expanduser().is_dir():  # hf:FOLDER:CONFIG, a local copy's configuration
-        return HubReference(text=value, path=folder, config=named)
+        return HubReference(text=value, path=str(Path(folder).expanduser()), config=named)
+    if Path(body).expanduser().exists() or (folder and Path(folder).expanduser().exists()):
+        raise XharnessError(f"{value}: a file, not a folder (a local dataset must be a folder)")
+    pinned, _, _ = body.partition("@")
+    if "@" in body and Path(pinned).expanduser().is_dir():
+        raise XharnessError(f"{value}: a local folder has no revisions; drop the '@...'")
     config = revision = None
     if ":" in body:
         body, config = body.split(":", 1)
@@ -112,6 +119,8 @@ def _datasets():
         raise XharnessError("reading hf: data needs the `datasets` package (pip install datasets)") from None
     datasets.logging.set_verbosity_error()
     datasets.disable_progress_bars()
+    # A folder whose README has no metadata block is fine to read; the hub library's warning would be a stray stderr line.
+    logging.getLogger("huggingface_hub.repocard").setLevel(logging.ERROR)
     return datasets
 
 
@@ -174,6 +183,15 @@ class HubDataset:
     def configs(self) -> list[str]:
         """The configuration names (one, 'default', for a save_to_disk folder); a `:CONFIG` reference narrows to it."""
         if self.ref.config is not None:
+            # A hub-layout folder's configurations are all in its README: one it lacks is said here, not later as
+            # "no data for the task". (A hub set's may be on the hub but not in the cache: loading it says which; a
+            # save_to_disk folder holds one, and `:CONFIG` says which one it is.)
+            known = self._known_configs_quietly() if self.kind == "folder" else []
+            if known and self.ref.config not in known:
+                raise XharnessError(
+                    f"{self.ref.text}: no configuration {self.ref.config!r}{did_you_mean(self.ref.config, known)} "
+                    f"(configurations: {shorten(known)})"
+                )
             return [self.ref.config]
         return self._all_configs()
 
@@ -326,11 +344,16 @@ class HubDataset:
             raise
         except ValueError as error:
             text = _one_line(error)
+            empty = re.search(r'Instruction "([^"]+)" corresponds to no data', text)
+            if empty:  # `datasets` refuses a whole configuration that has an empty split
+                raise XharnessError(
+                    f"{self.ref.text}{' config ' + repr(config) if config else ''}: split {empty.group(1)!r} holds no rows"
+                ) from None
             if "config" in text.lower() or "BuilderConfig" in text:
                 known = self._known_configs_quietly()
                 raise XharnessError(
                     f"{self.ref.text}: no configuration {config!r}{did_you_mean(config or '', known)}"
-                    + (f" (configurations: {_shorten(known)})" if known else "")
+                    + (f" (configurations: {shorten(known)})" if known else "")
                 ) from None
             raise XharnessError(f"{self.ref.text}: {text}") from None
         except ConnectionError:
@@ -388,7 +411,8 @@ def _revision_of(data: Any) -> str | None:
     return None
 
 
-def _shorten(names: list[str], most: int = 12) -> str:
+def shorten(names: list[str], most: int = 12) -> str:
+    """At most `most` names, then how many there are in all (for one-line messages)."""
     shown = ", ".join(names[:most])
     return shown + (f", ... ({len(names)} in all)" if len(names) > most else "")
 

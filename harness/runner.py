@@ -178,6 +178,25 @@ class _Pending:
     target: Path
 
 
+def _refuse_embedding_options_for_finetuning(request: EvalRequest, pending: list[_Pending]) -> None:
+    """--layer, --pooling, --max-length and --max-tokens shape embeddings; a run that only fine-tunes has none.
+
+    Accepted, they would be recorded in the result's model record (and its resume keys) as if they had shaped it.
+    """
+    if not pending or not all(job.task.needs_model_source for job in pending):
+        return
+    given = {name: value for name, value in request.adapter_options.given().items()
+             if name in ("pooling", "layer", "max_length", "max_tokens")}
+    if request.layer_sweep:
+        given["layer"] = request.layer_sweep
+    if given:
+        name, value = next(iter(given.items()))
+        raise XharnessError(
+            f"--{name.replace('_', '-')} {value} shapes embeddings, and --finetune trains the whole encoder with a head on its "
+            "own pooled output; leave it out (the fine-tuning length is --ft-max-length)"
+        )
+
+
 def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter: Adapter | None = None) -> EvalOutcome:
     """Run every requested task on one model and write one result file per task.
 
@@ -198,6 +217,8 @@ def run_eval(request: EvalRequest, *, reporter: Reporter | None = None, adapter:
         loaded = task.load(request.languages)
         target = Path(request.run.out_dir) / slug / f"{task.name}.json"
         pending.append(_Pending(task, loaded, time.perf_counter() - started, target))
+
+    _refuse_embedding_options_for_finetuning(request, pending)
 
     from xharness.distributed import decided_by_main
 

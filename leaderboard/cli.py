@@ -9,6 +9,14 @@ import click
 
 from xharness.errors import XharnessError
 
+
+def _codes(ctx, param, values):
+    """`-l de,fr` as `-l de -l fr`, as `eval` takes them."""
+    from xharness.tasks.languages import split_codes
+
+    return split_codes(values)
+
+
 FORMAT_CHOICES = ("md", "html", "csv", "json")
 
 
@@ -57,7 +65,7 @@ def _warn(message: str) -> None:
               help="Folder to write leaderboard.<format> into (default: print one format to stdout).")
 @click.option("-f", "--format", "formats", multiple=True, type=click.Choice(FORMAT_CHOICES),
               help="Output format (repeatable). Default: md on stdout; all four with -o.")
-@click.option("-l", "--lang", "languages", multiple=True, help="Only this language (repeatable).")
+@click.option("-l", "--lang", "languages", multiple=True, callback=_codes, help="Only this language (repeatable, or comma-separated: -l de,fr).")
 @click.option("-t", "--task", "tasks", multiple=True, help="Only this task (repeatable).")
 @click.option("--skip-invalid", is_flag=True, help="Leave out invalid result files with a warning instead of stopping.")
 @click.option("--references/--no-references", default=True, show_default=True,
@@ -92,7 +100,7 @@ def leaderboard_command(results_dir, out_dir, formats, languages, tasks, skip_in
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
 @click.option("-o", "--out", "out_file", type=click.Path(path_type=Path), help="Write to this file instead of stdout.")
 @click.option("-t", "--task", "tasks", multiple=True, help="Only this task (repeatable; folders only).")
-@click.option("-l", "--lang", "languages", multiple=True, help="Only this language (repeatable).")
+@click.option("-l", "--lang", "languages", multiple=True, callback=_codes, help="Only this language (repeatable, or comma-separated: -l de,fr).")
 @click.option("--resamples", type=click.IntRange(min=1), default=10_000, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (fixed: the same inputs give the same intervals).")
 @click.option("--confidence", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=0.95, show_default=True)
@@ -133,7 +141,7 @@ REPORT_FORMATS = ("md", "html", "json")
 @click.option("--figures", "figure_formats", multiple=True, type=click.Choice(["svg", "png", "none"]),
               help="Figure files to write with -o (repeatable). Default: svg and png.")
 @click.option("-t", "--task", "tasks", multiple=True, help="Only this task (repeatable).")
-@click.option("-l", "--lang", "languages", multiple=True, help="Only this language (repeatable).")
+@click.option("-l", "--lang", "languages", multiple=True, callback=_codes, help="Only this language (repeatable, or comma-separated: -l de,fr).")
 @click.option("--resamples", type=click.IntRange(min=1), default=10_000, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (fixed: the same folder gives the same report).")
 @click.option("--confidence", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=0.95, show_default=True,
@@ -188,6 +196,8 @@ def export_command(results_dir, fmt, out, trackers, skip_invalid) -> None:
 
     if fmt is None and not trackers:
         raise XharnessError("give -f/--format (mteb, long, jsonl) or --log-to (tensorboard[:DIR], wandb[:PROJECT])")
+    if fmt == "mteb" and out is None:  # refused before anything is logged
+        raise XharnessError("--format mteb needs -o/--out (a folder to write the model folders into)")
     trackers = [parse_tracker(spec) for spec in trackers]
     for tracker in trackers:
         require(tracker)
@@ -202,8 +212,6 @@ def export_command(results_dir, fmt, out, trackers, skip_invalid) -> None:
     if fmt is None:
         return
     if fmt == "mteb":
-        if out is None:
-            raise XharnessError("--format mteb needs -o/--out (a folder to write the model folders into)")
         written, left_out = write_mteb(collection.entries, out)
         for source, why in left_out:
             _warn(f"not exported to MTEB's format: {source}: {why}")

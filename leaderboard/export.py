@@ -10,7 +10,8 @@ holding `model_meta.json` and one `<TaskName>.json` per task in the shape of mte
   per-item `predicted_xx2en` (see `mteb_bitext_scores`); `accuracy` is our `accuracy_xx2en`.
   Only results on LASER's Tatoeba v1 (recognised by content, no --limit) are exported.
 - `bucc2018` -> `BUCC`, subsets `de-en`, `fr-en`, `ru-en`, `zh-en`: our mining F1, precision
-  and recall with the dev-tuned threshold (a different protocol from mteb's BUCC evaluator).
+  and recall with the dev-tuned threshold (a different protocol from mteb's BUCC evaluator); not
+  a run with --limit.
 `dataset_revision` is `xharness-data-<12 hex of our data fingerprint>` (we never claim mteb's
 Hugging Face revision), `mteb_version` names the mteb result format followed ("1.12.48": no
 historic conversion on load), and an `xharness` key (ignored by mteb) keeps the provenance.
@@ -107,6 +108,9 @@ def _tatoeba(entry: ResultEntry) -> tuple[str, list[dict[str, Any]]] | str:
 
 
 def _bucc(entry: ResultEntry) -> tuple[str, list[dict[str, Any]]] | str:
+    limit = (entry.result.config or {}).get("limit")
+    if limit is not None:  # as for Tatoeba: a subset's F1 is not BUCC's
+        return f"run with --limit {limit} (the first {limit} sentences of each side): MTEB's BUCC is the whole set"
     subsets = []
     for lang, score in entry.result.scores.items():
         if lang not in BUCC_LANGUAGES:

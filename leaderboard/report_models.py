@@ -63,8 +63,10 @@ def report_models(
 def find_baseline(wanted: str, models: dict[str, Model]) -> str:
     """The key of the model `--baseline` names (see the module docstring); one line naming the candidates otherwise."""
     # The folder last: `usem3` must stay ambiguous between results/demo/usem3 and results/usem3.
+    as_folder = PurePosixPath(wanted).as_posix()  # `demo/usem3/` and `./demo/usem3` as a shell completes them
     for attribute in ("key", "name", "slug", "label", "folder"):
-        hits = sorted({key for key, m in models.items() if getattr(m, attribute) == wanted})
+        value = as_folder if attribute == "folder" else wanted
+        hits = sorted({key for key, m in models.items() if getattr(m, attribute) == value})
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:

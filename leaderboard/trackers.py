@@ -70,7 +70,9 @@ def parse_tracker(spec: str) -> TrackerSpec:
 
 
 def require(spec: TrackerSpec) -> None:
-    """Refuse, in one line, a tracker whose package is not installed (checked before any work starts)."""
+    """Refuse, in one line, a tracker whose package is not installed or whose folder cannot be written (before any work)."""
+    if spec.kind == "tensorboard":
+        _check_folder(spec, Path(spec.target or DEFAULT_TENSORBOARD_DIR))
     package = _PACKAGES[spec.kind]
     try:
         if spec.kind == "tensorboard":
@@ -80,6 +82,17 @@ def require(spec: TrackerSpec) -> None:
             importlib.import_module("wandb")
     except ImportError:
         raise XharnessError(f"--log-to {spec.kind} needs the {package} package: pip install 'xharness[{spec.kind}]'") from None
+
+
+def _check_folder(spec: TrackerSpec, folder: Path) -> None:
+    """The log folder, or the nearest part of its path that exists, must be a writable folder."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise XharnessError(f"--log-to {spec}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise XharnessError(f"--log-to {spec}: cannot write in {existing} (permission denied)")
 
 
 def _finite(value: Any) -> bool:
@@ -136,7 +149,11 @@ def _log_tensorboard(results: Sequence[TrackedResult], folder: Path) -> list[str
         values = scalars(tracked.result)
         params = {k: ("none" if v is None else v) for k, v in hyperparameters(tracked).items()}
         run_dir = folder.joinpath(*PurePosixPath(tracked.run).parts)
-        with SummaryWriter(log_dir=str(run_dir)) as writer:
+        try:
+            writer = SummaryWriter(log_dir=str(run_dir))
+        except OSError as error:  # checked up front, but the disk may still refuse (a read-only mount, a full disk)
+            raise XharnessError(f"--log-to tensorboard:{folder}: cannot write {run_dir} ({error.strerror or error})") from None
+        with writer:
             for tag, value in values.items():
                 writer.add_scalar(tag, value, global_step=0)
             # The HParams tab: the same three summaries add_hparams writes, but in this run's folder

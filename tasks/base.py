@@ -19,7 +19,7 @@ import numpy as np
 
 from xharness.data_manifest import read_manifest
 from xharness.hashing import digest
-from xharness.hub_data import HubDataset, is_reference, open_reference
+from xharness.hub_data import HubDataset, is_reference, open_reference, shorten
 from xharness.suggest import did_you_mean
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore, TaskResult
@@ -217,6 +217,12 @@ class Task(ABC):
         """The languages to run: the default set, 'all', or the user's codes (checked)."""
         available = self.languages_present()
         if not available:
+            if self.hub is not None and self.hub.ref.config is not None:
+                raise XharnessError(f"{self.data_dir}: config {self.hub.ref.config!r}, named in the reference, holds no {self.name} data")
+            if self.hub is not None:  # the file layout is not what a data set reference lacks
+                raise XharnessError(
+                    f"{self.data_dir}: no {self.name} configuration in this data set (configurations: {shorten(self.hub.configs())})"
+                )
             raise XharnessError(f"{self.data_dir}: no {self.name} data found (expected layout: {self.layout})")
         if not requested:
             chosen = [lang for lang in self.default_languages() if lang in available]
@@ -235,7 +241,7 @@ class Task(ABC):
                 suffix = did_you_mean(code.lower(), self.known_languages())
                 raise XharnessError(f"unknown language code '{code}' for task {self.name}{suffix}")
             if lang not in available:
-                raise XharnessError(f"{self.data_dir}: no {self.name} data for language '{lang}'")
+                raise XharnessError(f"{self.data_dir}: no {self.name} data for language '{lang}' (languages here: {shorten(available)})")
             if lang not in chosen:
                 chosen.append(lang)
         return chosen
@@ -358,3 +364,4 @@ class Task(ABC):
             timing=timer.rounded(),
             items=items,
         )
+

@@ -45,6 +45,15 @@ EXTRA_CALLBACKS: list = []
 _TUNABLE_KINDS = ("transformers", "sentence-transformers", "text-tower")
 
 
+def _check_save_folder(folder: Path) -> None:
+    """--save-finetuned DIR must be a folder or not exist yet (refused before training, not after it)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise XharnessError(f"--save-finetuned {folder}: {existing} is a file, not a folder")
+
+
 @dataclass(frozen=True)
 class FinetuneSettings:
     lr: float
@@ -71,7 +80,7 @@ class SeedRun:
     dev_evaluations: list[tuple[int, float]]  # (optimizer step, accuracy x100)
     chosen_step: int | None
     steps: int
-    max_length: int  # tokens per item as trained (ft_max_length, capped at a text tower's positions)
+    max_length: int  # tokens per item as trained (ft_max_length, capped at the model's positions)
 
 
 def model_folder(source: ModelSource) -> Path:
@@ -265,6 +274,8 @@ class FineTuning:
     @classmethod
     def from_options(cls, values: Mapping[str, Any], *, seeds: list[int]) -> "FineTuning":
         save = values["save_finetuned"]
+        if save is not None:
+            _check_save_folder(Path(save).expanduser())
         return cls(FinetuneSettings.from_options(values), seeds=seeds, save_to=None if save is None else Path(save))
 
     @staticmethod
@@ -346,6 +357,6 @@ class FineTuning:
             protocol["optimizer_steps"] = [run.steps for run in self._runs]
             protocol["dev_evaluations"] = [[list(point) for point in run.dev_evaluations] for run in self._runs]
             protocol["chosen_step"] = [run.chosen_step for run in self._runs]
-            if self._tower is not None:  # ft_max_length capped at the tower's text positions
+            if self._tower is not None or self._runs[0].max_length != s.max_length:  # capped at the model's positions
                 protocol["max_length"] = self._runs[0].max_length
         return protocol

@@ -89,7 +89,7 @@ def build_classifier(folder: Path, labels: Sequence[str], *, max_length: int) ->
 def _sequence_classifier(folder: Path, labels: Sequence[str], *, max_length: int) -> Classifier:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from xharness.adapters.hf_loading import quiet_transformers
+    from xharness.adapters.hf_loading import positions_limit, quiet_transformers
 
     label_ids = {label: i for i, label in enumerate(labels)}
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -107,7 +107,9 @@ def _sequence_classifier(folder: Path, labels: Sequence[str], *, max_length: int
             f"checkpoint and would start random (e.g. {fresh[0]}); an encoder-only checkpoint of an "
             "encoder-decoder family (e.g. mT5's encoder) has no sequence-classification head that fits"
         )
-    return Classifier(model, tokenizer, max_length)
+    # Longer items than the position table holds would fail inside the model: cut them there, as the towers are.
+    positions = positions_limit(model.config.to_dict(), model.config.model_type)
+    return Classifier(model, tokenizer, max_length if positions is None else min(max_length, positions))
 
 
 def _text_tower(folder: Path, labels: Sequence[str], *, max_length: int) -> Classifier:

@@ -294,7 +294,12 @@ class HubLabelled:
         return {**self.hub.provenance(read.where.config, read.where.name), "columns": dict(read.columns)}
 
     def missing_train(self) -> str | None:
-        return self.layout.train_note
+        # Never the file layout's names (train-en.tsv): the reference is a data set.
+        narrowed = f"; {self.hub.ref.text} names config {self.hub.ref.config!r} only" if self.hub.ref.config else ""
+        return self.layout.train_note or (
+            "expected a train split in an English configuration (en), a train_en split, or a train split with a "
+            f"language column{narrowed}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------

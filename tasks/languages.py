@@ -44,6 +44,16 @@ XTREME_TATOEBA: tuple[str, ...] = (
 )
 
 
+def split_codes(values) -> tuple[str, ...]:
+    """What `-l` options gave, one code each: `-l de,fr` and `-l de -l fr` alike.
+
+    Example:
+        >>> split_codes(["de,fr", " ru "])
+        ('de', 'fr', 'ru')
+    """
+    return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
+
+
 def to_short(code: str) -> str | None:
     """The result code for a two- or three-letter code, or None when it is unknown."""
     code = code.strip().lower().replace("_", "-")

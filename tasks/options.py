@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
@@ -49,7 +50,7 @@ class TaskOption:
         if self.type is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise XharnessError(f"{self.flag} must be a whole number, got {value!r}")
         if self.type is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise XharnessError(f"{self.flag} must be a number, got {value!r}")
             value = float(value)
         if self.type is bool and not isinstance(value, bool):

@@ -100,3 +100,17 @@ def test_long_export(tmp_path):
                        "metric": "main_score", "value": "75.0", "n": "100", "source": "m/tatoeba.json"}
     lines = CliRunner().invoke(main, ["export", str(root), "-f", "jsonl"]).stdout.splitlines()
     assert [json.loads(line)["metric"] for line in lines] == ["main_score", "accuracy"]
+
+
+def test_a_bucc_run_with_limit_is_not_exported_as_mteb_bucc(tmp_path):
+    # Was: any BUCC result became MTEB's BUCC, a --limit subset included (Tatoeba's were already left out).
+    root = tmp_path / "results"
+    bucc = tatoeba("org/model", {"de": 80.0}, fingerprints={"de": "b"})
+    bucc.task["name"], bucc.task["main_metric"] = "bucc2018", "f1"
+    bucc.config = {**bucc.config, "limit": 50}
+    bucc.scores = {"de": LanguageScore(main_score=80.0, metrics={"f1": 80.0, "precision": 90.0, "recall": 72.0}, n=10)}
+    bucc.to_disk(root)
+    out = CliRunner().invoke(main, ["export", str(root), "-f", "mteb", "-o", str(tmp_path / "mteb")])
+    assert out.exit_code == 2 and "org-model/bucc2018.json: run with --limit 50" in out.stderr
+    assert not (tmp_path / "mteb").exists()
+

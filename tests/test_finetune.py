@@ -172,6 +172,42 @@ def test_options_parse_and_check(marker_data):
         Classify(marker_data, finetune=True, probe_train_size=4)
 
 
+def test_values_that_would_fail_after_training_are_refused_before_it(marker_data, tmp_path):
+    # Was: --ft-lr inf passed the check; --save-finetuned FILE trained, then failed with a traceback while saving.
+    for flag, value in (("ft_lr", float("inf")), ("ft_weight_decay", float("inf")), ("ft_warmup", float("-inf"))):
+        with pytest.raises(XharnessError, match=f"--{flag.replace('_', '-')} must be a number"):
+            Classify(marker_data, finetune=True, **{flag: value})
+    a_file = tmp_path / "weights.bin"
+    a_file.write_text("x", encoding="utf-8")
+    for target in (a_file, a_file / "saved"):
+        with pytest.raises(XharnessError, match=f"--save-finetuned .*: {a_file} is a file, not a folder"):
+            Classify(marker_data, finetune=True, save_finetuned=str(target))
+    Classify(marker_data, finetune=True, save_finetuned=str(tmp_path / "new" / "folder"))  # not there yet: fine
+
+
+@pytest.mark.parametrize("flag", [["--layer", "1"], ["--layer", "all"], ["--pooling", "cls"], ["--max-length", "64"], ["--max-tokens", "99"]])
+def test_embedding_options_are_refused_for_a_run_that_only_fine_tunes(marker_data, tmp_path, flag):
+    # Was: accepted, ignored by the training, and recorded in the result's model record as if they had shaped it.
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["eval", str(tmp_path / "no-model"), "-t", "classify", "--finetune", "--data-dir", str(marker_data),
+                                    "-o", str(out), *flag])
+    assert run.exit_code == 2 and run.output.strip().splitlines() == [
+        f"xharness: error: {flag[0]} {flag[1]} shapes embeddings, and --finetune trains the whole encoder with a head on its own "
+        "pooled output; leave it out (the fine-tuning length is --ft-max-length)"], run.output
+    assert not out.exists()
+
+
+def test_ft_max_length_beyond_the_position_table_is_cut_there(tiny_bert_dir):
+    # Was: --ft-max-length 1000 on a 128-position BERT failed inside the model on the first long item (a traceback).
+    import json
+
+    from xharness.tasks.finetune_models import build_classifier
+
+    positions = json.loads((tiny_bert_dir / "config.json").read_text())["max_position_embeddings"]
+    assert build_classifier(tiny_bert_dir, ["no", "yes"], max_length=1000).max_length == positions
+    assert build_classifier(tiny_bert_dir, ["no", "yes"], max_length=16).max_length == 16
+
+
 @pytest.mark.parametrize("kind", ["usem3", "static"])  # text towers fine-tune: test_finetune_towers.py
 def test_models_that_cannot_be_fine_tuned_are_refused_in_one_line(kind, tmp_path):
     with pytest.raises(XharnessError) as info:

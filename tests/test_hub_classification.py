@@ -311,3 +311,14 @@ def test_the_cli_runs_pawsx_from_the_offline_cache(tmp_path):
     result = json.loads((tmp_path / "r" / "usem3" / "pawsx.json").read_text(encoding="utf-8"))
     assert result["scores"]["de"]["n"] == 10 and result["task"]["data_files"]["de"]["hub"]["test"]["config"] == "de"
     assert result["task"]["data_source"]["format"] == "hf:google-research-datasets/paws-x"
+
+
+def test_a_reference_without_english_train_is_told_in_the_data_sets_words(tmp_path):
+    # Was: "(expected train-en.tsv|.jsonl|.parquet, ...)", the file layout's names, for a data set reference.
+    rows = {"text": ["lamp one", "river two"], "label": ["a", "b"]}
+    folder = hub_folder(tmp_path / "hub", "someone/topics", {"en": {"train": rows, "test": rows}, "de": {"test": rows}})
+    with pytest.raises(XharnessError) as info:
+        Classify(f"hf:{folder}:de").load(["de"])
+    message = str(info.value)
+    assert "no English training split" in message and "train-en.tsv" not in message
+    assert f"hf:{folder}:de names config 'de' only" in message

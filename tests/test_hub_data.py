@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,59 @@ def test_a_pinned_commit_that_is_not_the_cached_one_is_refused_offline(tmp_path,
     other = HubDataset(parse_reference("hf:mteb/tatoeba-bitext-mining@fedcba9876"))
     with pytest.raises(XharnessError, match="revision fedcba9876 is not in the cache .cached: 0123456789ab"):
         other.split("deu-eng", "test")
+
+
+# -- odd references and odd folders (found by review) --------------------------------------------
+
+
+def test_a_folder_under_home_is_read_through_tilde(tmp_path, monkeypatch):
+    # Was: `hf:~/...` passed unexpanded to `datasets` when listing configurations, so the README's example failed.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    hub_folder(tmp_path / "copies", "mteb/tatoeba-bitext-mining", MTEB)
+    hub = HubDataset(parse_reference("hf:~/copies/mteb/tatoeba-bitext-mining"))
+    assert hub.configs() == ["deu-eng", "fra-eng"] and hub.name == "mteb/tatoeba-bitext-mining"
+    assert hub.column("deu-eng", "test", "sentence1") == GERMAN
+
+
+def test_a_bad_config_a_file_and_an_empty_split_are_named_as_such(tmp_path):
+    from test_bad_inputs import assert_refused, xh
+
+    folder = hub_folder(tmp_path / "hub", "mteb/tatoeba-bitext-mining", MTEB)
+    out = tmp_path / "out"
+    # Was: "no tatoeba data found (expected layout: tatoeba.xxx-eng...)", the file layout's words.
+    assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{folder}:deu-en", "-o", out),
+                   "no configuration 'deu-en'; did you mean 'deu-eng'? (configurations: deu-eng, fra-eng)", out=out)
+    assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{folder}", "-l", "ru", "-o", out),
+                   "no tatoeba data for language 'ru' (languages here: de, fr)", out=out)
+    paws = hub_folder(tmp_path / "paws", "google/xtreme", {"PAWS-X.de": {"test": {"sentence1": ["a"], "sentence2": ["b"], "label": ["0"]}}})
+    assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{paws}", "-o", out),
+                   "no tatoeba configuration in this data set (configurations: PAWS-X.de)", out=out)
+    assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{folder}@v1", "-o", out),
+                   "a local folder has no revisions", out=out)  # was: "no such folder"
+    xtreme = hub_folder(tmp_path / "hub", "google/xtreme", {"bucc18.de": {"test": {"source_sentence": ["a"], "target_sentence": ["b"]}}})
+    assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{xtreme}:bucc18.de", "-o", out),
+                   "config 'bucc18.de', named in the reference, holds no tatoeba data", out=out)
+    # A save_to_disk folder holds one configuration: `:CONFIG` says which it is, and is not refused.
+    disk = save_to_disk_folder(tmp_path / "disk" / "mteb" / "tatoeba-bitext-mining", {"test": {"sentence1": GERMAN, "sentence2": ENGLISH}})
+    assert xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{disk}:fra-eng", "-l", "de", "-o", out).stderr.strip() == (
+        f"xharness: error: hf:{disk}:fra-eng: no tatoeba data for language 'de' (languages here: fr)")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x", encoding="utf-8")
+    for ref in (f"hf:{a_file}", f"hf:{a_file}:deu-eng"):
+        assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", ref, "-o", out), "a file, not a folder", out=out)
+    # Was: `datasets`' own 'Instruction "test" corresponds to no data!'.
+    text = datasets.Features({"sentence1": datasets.Value("string"), "sentence2": datasets.Value("string")})
+    empty = hub_folder(tmp_path / "empty", "mteb/tatoeba-bitext-mining", {"deu-eng": {"test": {"sentence1": [], "sentence2": []}}},
+                       features={"deu-eng": text})
+    assert_refused(xh("eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{empty}", "-l", "de", "-o", out),
+                   "config 'deu-eng': split 'test' holds no rows", out=out)
+
+
+def test_a_readme_without_metadata_gives_one_stderr_line(tmp_path):
+    # Was: three "Repo card metadata block was not found" lines from huggingface_hub before the error.
+    folder = hub_folder(tmp_path / "hub", "someone/plain", MTEB)
+    (folder / "README.md").write_text("# no metadata block\n", encoding="utf-8")
+    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_DATASETS_CACHE": str(tmp_path / "cache")}
+    run = subprocess.run([sys.executable, "-m", "xharness", "eval", "m", "-t", "tatoeba", "--data-dir", f"hf:{folder}",
+                          "-o", str(tmp_path / "out")], capture_output=True, text=True, env=env)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and run.stderr.startswith("xharness: error: "), run.stderr

@@ -48,7 +48,7 @@ def test_an_ambiguous_baseline_names_the_candidates(tree):
                     "give one of these labels (or its folder)")
 
 
-@pytest.mark.parametrize("baseline", ["better [demo/better]", "demo/better"])
+@pytest.mark.parametrize("baseline", ["better [demo/better]", "demo/better", "demo/better/", "./demo/better"])  # as a shell completes it
 def test_the_folder_qualified_label_or_the_folder_picks_one(tree, baseline):
     rep = build_report(tree, baseline=baseline, n_resamples=B)
     assert (rep.baseline.label, rep.baseline.folder) == ("better [demo/better]", "demo/better")
@@ -92,3 +92,12 @@ def test_a_run_on_other_known_data_is_left_out_and_listed_not_refused(tmp_path):
     assert next(c for c in rep.checkpoints if c.model.label == "minilm").task("tatoeba").cell("de").delta == -30.0
     md = run("report", root, "--baseline", "usem3 [demo/usem3]", "--resamples", B).output
     assert "- usem3 \\[usem3\\]: tatoeba: left out, run on other data" in md
+
+
+def test_lang_takes_a_comma_separated_list_as_eval_does(tree):
+    # Was: `compare -l de,fr` refused "--lang de,fr: no compared result has this language" (eval takes -l de,fr).
+    listed = run("compare", tree / "base", tree / "better", "-l", "de,fr", "--resamples", B)
+    repeated = run("compare", tree / "base", tree / "better", "-l", "de", "-l", "fr", "--resamples", B)
+    assert listed.exit_code == 0 and listed.output == repeated.output and "fr" in listed.output, listed.output
+    board = run("leaderboard", tree, "-l", "de,fr").output
+    assert "| de | fr |" in board

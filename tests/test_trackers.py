@@ -97,6 +97,11 @@ def test_eval_logs_the_results_it_writes(tiny_bert_dir, tatoeba_dir, tmp_path): 
     values, _, _ = scalars_of(logs / "tiny" / "tatoeba")
     assert values["main_score/de"] == pytest.approx(written["scores"]["de"]["main_score"]) and values["n/de"] == 4
     assert sorted(written["scores"]) == ["de", "fr"] and "main_score/fr" in values  # -l takes a comma-separated list too
+    # Run again: the result is finished and skipped. Was: nothing logged and nothing said.
+    again = run("eval", tiny_bert_dir, "-l", "de", "-l", "fr", "--data-dir", tatoeba_dir, "-o", tmp_path / "results",
+                "--name", "tiny", "--log-to", f"tensorboard:{logs}", "--quiet")
+    assert again.exit_code == 0 and "logged:" not in again.output, again.output
+    assert "not logged (finished before this run, skipped)" in again.stderr and "xharness export" in again.stderr
 
 
 @pytest.mark.parametrize("tracker, package", [("wandb", "wandb"), ("tensorboard", "tensorboard")])
@@ -166,3 +171,30 @@ def test_wandb_offline_one_run_per_result(tree, tmp_path):
     assert info.project == "xh-test" and info.run_group == "base [base]" and info.job_type == "tatoeba"
     assert config["task.name"] == "tatoeba" and config["source"] == "base/tatoeba" and config["model.name"] == "base"
     assert history["main_score/de"] == 60.0 and history["n/fr"] == 100 and history["main_score/mean"] == 55.0
+
+
+def test_a_tensorboard_folder_that_is_a_file_is_one_line_before_any_work(tree, tmp_path):
+    # Was: the writer's NotADirectoryError as a traceback, after eval had run (or after export had logged).
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder", encoding="utf-8")
+    for spec in (f"tensorboard:{blocker}", f"tensorboard:{blocker}/runs"):
+        for args in (["export", tree, "--log-to", spec], ["eval", tmp_path / "no-such-model", "--log-to", spec]):
+            out = run(*args)
+            assert out.exit_code == 2 and out.output.strip().splitlines() == [
+                f"xharness: error: --log-to {spec}: {blocker} is a file, not a folder"], out.output
+
+
+def test_a_tensorboard_folder_the_disk_refuses_is_one_line(tree, monkeypatch, tmp_path):
+    import xharness.leaderboard.trackers as trackers
+
+    monkeypatch.setattr(trackers, "_check_folder", lambda spec, folder: None)  # the disk refuses later than the check
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    out = run("export", tree, "--log-to", f"tensorboard:{tmp_path / 'afile'}")
+    assert out.exit_code == 2 and isinstance(out.exception, SystemExit), out.output
+    assert len(out.output.strip().splitlines()) == 1 and "cannot write" in out.output
+
+
+def test_export_mteb_without_out_is_refused_before_anything_is_logged(tree, tmp_path):
+    out = run("export", tree, "-f", "mteb", "--log-to", f"tensorboard:{tmp_path / 'tb'}")
+    assert out.exit_code == 2 and "--format mteb needs -o/--out" in out.output and "logged" not in out.output
+    assert not (tmp_path / "tb").exists()
