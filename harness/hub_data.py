@@ -248,10 +248,15 @@ class HubDataset:
         data = self.split(config, split)
         tally = self._tallies.setdefault((config, split), Tally()) if is_streamed(data) else None
         where = f"{self.ref.text}{'' if config in (None, 'default') else ' config ' + repr(config)} split {split!r}"
-        yield from batches(
+        pulled = 0
+        for batch in batches(
             data, list(columns), batch_size=batch_size or self.batch_size, limit=limit, tally=tally,
             failed=lambda error: XharnessError(f"{where}: cannot read ({_one_line(error)})"),
-        )
+        ):
+            pulled += len(next(iter(batch.values()), ()))
+            yield batch
+        if not pulled and limit != 0:  # streamed, an empty split shows only now (map-style, `datasets` refuses it on load)
+            raise XharnessError(f"{self.ref.text}{' config ' + repr(config) if config else ''}: split {split!r} holds no rows")
 
     def column(self, config: str | None, split: str, name: str, *, limit: int | None = None) -> list:
         """One column as a list (the first `limit` rows when given)."""
