@@ -74,7 +74,8 @@ def child(folder: str, cache: str, mode: str, what: str) -> None:
     import torch  # noqa: F401 - an eval imports it anyway; `datasets` imports it for every IterableDataset
 
 
-    from xharness.hub_data import HubDataset, parse_reference
+    from xharness.hub_data import HubDataset
+    from xharness.hub_reference import parse_reference
 
     base = peak_rss()
     start = time.perf_counter()

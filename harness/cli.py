@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from xharness.errors import XharnessError
-from xharness.hub_data import is_reference
+from xharness.hub_reference import is_reference
 from xharness.tasks.mining import INDEXES, MARGINS, RETRIEVALS
 
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from xharness.data_manifest import read_manifest
 from xharness.hashing import digest
-from xharness.hub_data import HubDataset, is_reference, open_reference, shorten
+from xharness.hub_data import HubDataset, open_reference, shorten
+from xharness.hub_reference import is_reference
 from xharness.suggest import did_you_mean
 from xharness.errors import XharnessError
 from xharness.results import LanguageScore, TaskResult

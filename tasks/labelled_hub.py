@@ -29,7 +29,8 @@ from typing import Any, Callable, Mapping
 
 from xharness.errors import XharnessError
 from xharness.hashing import sha256_file
-from xharness.hub_data import HubDataset, HubReference
+from xharness.hub_data import HubDataset
+from xharness.hub_reference import HubReference
 from xharness.tasks.hub_readers import hub_files, texts_fingerprint
 from xharness.tasks.labelled_data import (
     HF_SPLIT, SPLIT_ALIASES, TRAIN_LANGUAGE, Examples, examples_from_table, flat_sources, is_save_to_disk, normalise_lang, shown_path,

@@ -23,6 +23,7 @@ MODULES = (
     "xharness.leaderboard.adjust",
     "xharness.hashing",
     "xharness.suggest",
+    "xharness.hub_reference",
     "xharness.embedding",
     "xharness.demo.builds",
     "xharness.data_manifest",

@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from hub_fixtures import cache_offline, hub_folder, laser_tatoeba_files, save_to_disk_folder
 from xharness.errors import XharnessError
-from xharness.hub_data import HubDataset, parse_reference
+from xharness.hub_data import HubDataset
+from xharness.hub_reference import parse_reference
 from xharness.results import TaskResult, load_items
 from xharness.runner import EvalRequest, RunOptions, run_eval
 

@@ -15,7 +15,8 @@ from test_hub_classification import (
 )
 from test_hub_data import MTEB
 from test_hub_retrieval import FLORES, _flores_configs, _gold_rows, _xtreme_tatoeba, GERMAN, ENGLISH
-from xharness.hub_data import HubDataset, parse_reference
+from xharness.hub_data import HubDataset
+from xharness.hub_reference import parse_reference
 from xharness.results import TaskResult, load_items
 from xharness.runner import EvalRequest, RunOptions, run_eval
 
