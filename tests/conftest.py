@@ -62,7 +62,7 @@ SENTENCES = [
 
 
 def _train_wordpiece():
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     # The vocabulary is written out, not trained: `tokenizers`' WordPiece trainer breaks ties between
     # equally frequent merges in hash order, so each process got another vocabulary (and a fine-tuning
@@ -191,7 +191,7 @@ _TINY_VISION = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, 
 
 def _clip_tokenizer():
     """Byte-level BPE with CLIP's `</w>` word ends; the special tokens are the last two ids, as in OpenAI's."""
-    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
     from transformers import CLIPTokenizer
 
     tok = Tokenizer(models.BPE(continuing_subword_prefix="", end_of_word_suffix="</w>"))
@@ -200,14 +200,23 @@ def _clip_tokenizer():
         pre_tokenizers.Split(Regex(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""), behavior="removed", invert=True),
         pre_tokenizers.ByteLevel(add_prefix_space=False),
     ])
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    trainer = trainers.BpeTrainer(vocab_size=300, end_of_word_suffix="</w>", initial_alphabet=alphabet, show_progress=False)
-    tok.train_from_iterator(SENTENCES, trainer)
-    model = json.loads(tok.to_str())["model"]
-    vocab = dict(model["vocab"])
-    for char in sorted(alphabet):  # every byte can end a word: no text ever meets the unknown token
-        vocab.setdefault(char + "</w>", len(vocab))
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    # Merges are written out, not trained (`tokenizers`' BPE trainer breaks ties in hash order: other ids,
+    # other weights, another fine-tuning outcome in each process): each word of SENTENCES, in sorted order,
+    # is merged left to right, so the same text gets the same ids in every process.
+    words = sorted({piece for s in SENTENCES for piece, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(s))})
+    vocab = {char: i for i, char in enumerate(alphabet)}
+    for char in alphabet:  # every byte can end a word: no text ever meets the unknown token
+        vocab[char + "</w>"] = len(vocab)
+    merges: list[tuple[str, str]] = []
+    for word in words:
+        symbols = list(word[:-1]) + [word[-1] + "</w>"]
+        while len(symbols) > 1:
+            pair = (symbols[0], symbols[1])
+            if pair not in merges:
+                merges.append(pair)
+                vocab.setdefault(pair[0] + pair[1], len(vocab))
+            symbols = [pair[0] + pair[1]] + symbols[2:]
     vocab["<|startoftext|>"] = len(vocab)
     vocab["<|endoftext|>"] = len(vocab)
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)

@@ -183,10 +183,9 @@ def test_fine_tuned_clip_text_tower_learns_the_marker(tiny_dual_encoder, tower_m
     outcome = _finetune(tiny_dual_encoder("clip"), tower_marker_data, tmp_path, seeds=1, save_finetuned=str(tmp_path / "saved"))
     result = TaskResult.from_disk(outcome.paths[0])
     assert result.model["adapter"] == "text-tower"
-    # The fixture's BPE ids differ from process to process (its trainer breaks ties at random), so
-    # the weights do too: over repeated runs each language scored 87.5-100 (chance is 50).
     scores = [score.main_score for score in result.scores.values()]
-    assert min(scores) >= 80 and sum(scores) / len(scores) >= 90, scores
+    print("tiny CLIP tower, fine-tuned:", scores)
+    assert min(scores) >= 80 and sum(scores) / len(scores) >= 90, scores  # chance is 50
     protocol = result.task["protocol"]
     assert protocol["max_length"] == 77 and "vision weights not loaded" in protocol["model"]
     assert outcome.results[0].run["model_loaded"] is False  # described from files, never loaded to embed
