@@ -208,15 +208,14 @@ class HubDataset:
         if is_streamed(data):
             return self._stream_provenance(config, split)
         return {
-            "dataset": self.name,
-            "reference": self.ref.text,
-            "source": self.kind,
-            "config": config,
-            "split": split,
+            **self._where(config, split),
             "revision": _revision_of(data) or self.ref.revision,  # the commit read, where the cache says it
             "fingerprint": data._fingerprint,
             "rows": data.num_rows,
         }
+
+    def _where(self, config: str | None, split: str) -> dict[str, Any]:
+        return {"dataset": self.name, "reference": self.ref.text, "source": self.kind, "config": config, "split": split}
 
     def _stream_provenance(self, config: str | None, split: str) -> dict[str, Any]:
         """A stream has no `_fingerprint` and no row count: the files (folder) or commit (hub) read, and the rows pulled."""
@@ -230,11 +229,7 @@ class HubDataset:
             fingerprint = revision = self._commit or self.ref.revision
             what = "the hub commit read"
         return {
-            "dataset": self.name,
-            "reference": self.ref.text,
-            "source": self.kind,
-            "config": config,
-            "split": split,
+            **self._where(config, split),
             "revision": revision,
             "fingerprint": fingerprint,
             "fingerprint_of": what,
