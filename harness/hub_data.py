@@ -81,7 +81,7 @@ class HubDataset:
     kind: str = ""  # "save_to_disk", "folder" (hub layout) or "hub"
     stream: bool | None = None  # None: the default, streamed for a hub-layout folder only (`--stream`/`--no-stream`)
     batch_size: int = 10_000  # rows per batch handed to a reader
-    _loaded: dict[tuple[str | None, str], Any] = field(default_factory=dict, repr=False)
+    _loaded: dict[str | None, Any] = field(default_factory=dict, repr=False)  # config -> its splits
     _disk: Any = field(default=None, repr=False)
     _tallies: dict[tuple[str | None, str], Tally] = field(default_factory=dict, repr=False)
     _commit: Any = field(default=False, repr=False)  # a streamed hub set's commit, once asked (False: not yet)
@@ -153,7 +153,7 @@ class HubDataset:
         parts = self._open(config)
         if split not in parts:
             raise XharnessError(
-                f"{self.ref.text}{'' if config in (None, 'default') else ' config ' + repr(config)}: no split {split!r} "
+                f"{self.label(config)}: no split {split!r} "
                 f"(splits: {', '.join(parts) or 'none'})"
             )
         return parts[split]
@@ -168,7 +168,7 @@ class HubDataset:
         missing = [name for name in needed if name not in have]
         if missing:
             raise XharnessError(
-                f"{self.ref.text} config {config!r} split {split!r}: no column {', '.join(map(repr, missing))} "
+                f"{self.label(config)} split {split!r}: no column {', '.join(map(repr, missing))} "
                 f"(columns: {', '.join(have) or 'none'}); this is not the schema the task reads"
             )
 
@@ -181,7 +181,7 @@ class HubDataset:
         """
         data = self.split(config, split)
         tally = self._tallies.setdefault((config, split), Tally()) if is_streamed(data) else None
-        where = f"{self.ref.text}{'' if config in (None, 'default') else ' config ' + repr(config)} split {split!r}"
+        where = f"{self.label(config)} split {split!r}"
         pulled = 0
         for batch in batches(
             data, list(columns), batch_size=batch_size or self.batch_size, limit=limit, tally=tally,
@@ -190,7 +190,7 @@ class HubDataset:
             pulled += len(next(iter(batch.values()), ()))
             yield batch
         if not pulled and limit != 0:  # streamed, an empty split shows only now (map-style, `datasets` refuses it on load)
-            raise XharnessError(f"{self.ref.text}{' config ' + repr(config) if config else ''}: split {split!r} holds no rows")
+            raise XharnessError(f"{self.label(config)}: split {split!r} holds no rows")
 
     def column(self, config: str | None, split: str, name: str, *, limit: int | None = None) -> list:
         """One column as a list (the first `limit` rows when given)."""
@@ -213,6 +213,10 @@ class HubDataset:
             "fingerprint": data._fingerprint,
             "rows": data.num_rows,
         }
+
+    def label(self, config: str | None) -> str:
+        """How messages name a configuration of this data set (a save_to_disk folder's one, 'default', goes unnamed)."""
+        return self.ref.text + ("" if config in (None, "default") else f" config {config!r}")
 
     def _where(self, config: str | None, split: str) -> dict[str, Any]:
         return {"dataset": self.name, "reference": self.ref.text, "source": self.kind, "config": config, "split": split}
@@ -243,9 +247,8 @@ class HubDataset:
     def _open(self, config: str | None) -> Any:
         if config is not None and self.ref.config is not None and config != self.ref.config:
             raise XharnessError(f"{self.ref.text}: the reference names config {self.ref.config!r}, not {config!r}")
-        key = (config, "*")
-        if key in self._loaded:
-            return self._loaded[key]
+        if config in self._loaded:
+            return self._loaded[config]
         datasets = _datasets()
         if self.kind == "save_to_disk":
             if self._disk is None:
@@ -256,7 +259,7 @@ class HubDataset:
             opened = self._disk if isinstance(self._disk, datasets.DatasetDict) else {"train": self._disk}
         else:
             opened = self._load(datasets, config)
-        self._loaded[key] = opened
+        self._loaded[config] = opened
         return opened
 
     def _load(self, datasets, config: str | None) -> Any:
@@ -281,7 +284,7 @@ class HubDataset:
             empty = re.search(r'Instruction "([^"]+)" corresponds to no data', text)
             if empty:  # `datasets` refuses a whole configuration that has an empty split
                 raise XharnessError(
-                    f"{self.ref.text}{' config ' + repr(config) if config else ''}: split {empty.group(1)!r} holds no rows"
+                    f"{self.label(config)}: split {empty.group(1)!r} holds no rows"
                 ) from None
             if "config" in text.lower() or "BuilderConfig" in text:
                 known = self._known_configs_quietly()

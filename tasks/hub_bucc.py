@@ -137,7 +137,7 @@ class XtremeBucc(_BuccReader):
 
     def _sides(self, config: str, split: str) -> _Sides:
         self.hub.require_columns(config, split, self.columns)
-        sides = _Sides(f"{self.hub.ref.text} config {config!r} split {split!r}")
+        sides = _Sides(f"{self.hub.label(config)} split {split!r}")
         row = 0
         for batch in self.hub.rows(config, split, self.columns):
             for src, en, sid, eid in zip(*(batch[c] for c in self.columns)):
@@ -174,7 +174,7 @@ class MtebBucc(_BuccReader):
 
     def _sides(self, config: str, split: str) -> _Sides:
         self.hub.require_columns(config, split, self.columns)
-        sides = _Sides(f"{self.hub.ref.text} config {config!r} split {split!r}")
+        sides = _Sides(f"{self.hub.label(config)} split {split!r}")
         if "gold" in self.hub.columns(config, split):
             return self._listed(config, split, sides)
         row = 0

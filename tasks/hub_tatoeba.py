@@ -58,7 +58,7 @@ class _TatoebaPairs(HubReader):
     def load_language(self, lang: str) -> LanguageData:
         config = self._config(lang)
         self.hub.require_columns(config, self.split, self.columns)
-        where = f"{self.hub.ref.text} config {config!r}"
+        where = self.hub.label(config)
         other = _texts(self.hub.column(config, self.split, self.columns[0]), where)
         english = _texts(self.hub.column(config, self.split, self.columns[1]), where)
         if len(other) != len(english):  # cannot happen in one table; kept for a hand-made copy's sake

@@ -270,7 +270,7 @@ class HubLabelled:
     def _where(self, config: str | None, name: str) -> str:
         if self.root is not None:
             return str(Path(self.hub.ref.path) / name)
-        return f"{self.hub.ref.text}" + ("" if config in (None, "default") else f" config '{config}'") + f" split '{name}'"
+        return f"{self.hub.label(config)} split {name!r}"
 
     # -- what results record -------------------------------------------------------------
 
